@@ -1,0 +1,151 @@
+"""Rewards: ``Metrics`` in, one float out, shared by every agent and every search method.
+
+* :class:`PaperReward` is the paper's Eq. 2: ``-1`` if the episode was terminated early, else
+  ``c_A * A_val / N_epoch - c_S * S_MB``.
+* :class:`WeightedReward` is a weighted sum over any numeric ``Metrics`` fields with hard
+  constraints (for example inference <= 5 ms per batch, size <= 1 MB).
+
+Both are frozen dataclasses and plain callables: ``reward(metrics) -> float``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from cnn_design_env.evaluators.base import NUMERIC_FIELDS, Metrics
+
+
+@runtime_checkable
+class Reward(Protocol):
+    """Anything mapping ``Metrics`` to a scalar reward."""
+
+    def __call__(self, metrics: Metrics) -> float:
+        """The reward of ``metrics``."""
+        ...
+
+
+def _check_field(name: str) -> None:
+    if name not in NUMERIC_FIELDS:
+        raise ValueError(f"unknown metric {name!r}; expected one of {sorted(NUMERIC_FIELDS)}")
+
+
+@dataclass(frozen=True)
+class PaperReward:
+    """The paper's Eq. 2.
+
+    ``R = penalty`` if terminated, else ``c_A * scale * A_val / N_epoch - c_S * S_MB``.
+
+    Args:
+        c_accuracy: ``c_A``.
+        c_size: ``c_S``; ``c_A + c_S`` must be 1.
+        accuracy_scale: Accuracy is in ``[0, 1]``; the paper's rewards (-1 to 36) use percent, so
+            the default scale is 100.
+        per_epoch: Divide accuracy by ``N_epoch`` (``metrics.epochs_to_threshold``, else
+            ``metrics.epochs``) as the paper's "accuracy-like score" does.
+        penalty: Reward of a terminated episode.
+
+    Raises:
+        ValueError: If the coefficients do not sum to 1 or are negative.
+
+    Example:
+        >>> PaperReward(c_accuracy=0.9, c_size=0.1)(Metrics(accuracy=0.6, epochs=3,
+        ...                                                  model_size_mb=2.0))
+        17.8
+    """
+
+    c_accuracy: float = 0.9
+    c_size: float = 0.1
+    accuracy_scale: float = 100.0
+    per_epoch: bool = True
+    penalty: float = -1.0
+
+    def __post_init__(self) -> None:
+        if self.c_accuracy < 0 or self.c_size < 0:
+            raise ValueError(f"reward coefficients must be >= 0, got c_accuracy="
+                             f"{self.c_accuracy!r}, c_size={self.c_size!r}")
+        if not math.isclose(self.c_accuracy + self.c_size, 1.0, abs_tol=1e-9):
+            raise ValueError(f"reward coefficients must sum to 1 (c_A + c_S = 1), got "
+                             f"c_accuracy={self.c_accuracy!r} + c_size={self.c_size!r} = "
+                             f"{self.c_accuracy + self.c_size!r}")
+
+    def __call__(self, metrics: Metrics) -> float:
+        """Eq. 2 of ``metrics``."""
+        if metrics.terminated:
+            return float(self.penalty)
+        accuracy = metrics.accuracy * self.accuracy_scale
+        if self.per_epoch:
+            accuracy /= max(1, metrics.epochs_to_threshold or metrics.epochs or 1)
+        return float(self.c_accuracy * accuracy - self.c_size * metrics.model_size_mb)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A hard bound on one metric: ``minimum <= metrics.<name> <= maximum``.
+
+    Example:
+        >>> Constraint("infer_ms_per_batch", maximum=5.0).satisfied(Metrics(infer_ms_per_batch=3))
+        True
+    """
+
+    name: str
+    maximum: float | None = None
+    minimum: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_field(self.name)
+        if self.maximum is None and self.minimum is None:
+            raise ValueError(f"constraint on {self.name!r} needs a maximum or a minimum")
+
+    def satisfied(self, metrics: Metrics) -> bool:
+        """Whether ``metrics`` meets this bound (a missing value never does)."""
+        value = metrics.value(self.name)
+        if math.isnan(value):
+            return False
+        return ((self.maximum is None or value <= self.maximum)
+                and (self.minimum is None or value >= self.minimum))
+
+
+@dataclass(frozen=True)
+class WeightedReward:
+    """A weighted sum of metrics under hard constraints.
+
+    ``R = penalty`` if terminated or any constraint is violated (``violation_penalty``), else
+    ``sum(weight * metrics.<name>)``. Use negative weights for quantities to minimise.
+
+    Args:
+        weights: Metric name -> weight, e.g. ``{"accuracy": 1.0, "model_size_mb": -0.01}``.
+        constraints: Hard bounds; a violation gives ``violation_penalty``.
+        penalty: Reward of a terminated episode.
+        violation_penalty: Reward of a design that violates a constraint.
+
+    Raises:
+        ValueError: If a name is not a numeric ``Metrics`` field or no weight is given.
+    """
+
+    weights: Mapping[str, float] = field(default_factory=lambda: {"accuracy": 1.0})
+    constraints: Sequence[Constraint] = ()
+    penalty: float = -1.0
+    violation_penalty: float = -1.0
+
+    def __post_init__(self) -> None:
+        if not self.weights:
+            raise ValueError("WeightedReward needs at least one weight")
+        for name in self.weights:
+            _check_field(name)
+        object.__setattr__(self, "weights", dict(self.weights))
+        object.__setattr__(self, "constraints", tuple(self.constraints))
+
+    def feasible(self, metrics: Metrics) -> bool:
+        """Whether ``metrics`` meets every constraint."""
+        return all(c.satisfied(metrics) for c in self.constraints)
+
+    def __call__(self, metrics: Metrics) -> float:
+        """The weighted objective of ``metrics``."""
+        if metrics.terminated:
+            return float(self.penalty)
+        if not self.feasible(metrics):
+            return float(self.violation_penalty)
+        return float(sum(w * metrics.value(n) for n, w in self.weights.items()))

@@ -1,0 +1,283 @@
+"""Layer specifications: the nodes of a :class:`~cnn_design_env.space.SearchSpace`.
+
+A layer is plain data: a name, a kind, the names of the layers feeding it, its fixed hyperparameters
+and, for a *tunable* layer, a choice set per tuned hyperparameter. The action set of a tunable layer
+is the Cartesian product of its choice sets (the paper's ``A_conv``), enumerated with
+:func:`itertools.product` in the order the choices were declared (the last one varies fastest).
+
+Kinds and their hyperparameters (defaults in brackets):
+
+============  ==========================================================  =================
+kind          hyperparameters                                              inputs
+============  ==========================================================  =================
+input         --                                                          0
+conv          kernels, kernel_size [3], stride [1], activation [network]  1
+upconv        kernels, kernel_size [2], stride [2], activation [network]  1
+pool          pool_size [2], stride [= pool_size] (max pooling)           1
+dense         units, activation [network]                                 1 (flat)
+activation    fn [network]                                                1
+batchnorm     --                                                          1
+dropout       rate [0.5]                                                  1
+concat        -- (channel concatenation)                                  >= 2
+add           -- (element-wise sum)                                       >= 2
+global_pool   -- (global average pooling)                                 1
+flatten       --                                                          1
+output        -- (logits: dense for classification, 1x1 conv for segm.)   1
+train         training hyperparameters, see ``TRAIN_KEYS``                0 (not in graph)
+============  ==========================================================  =================
+
+``activation=None`` means the network's activation (the ``activation`` training hyperparameter,
+``"relu"`` unless a space or a ``train`` agent changes it); ``"linear"`` means none.
+
+Example:
+    >>> c = conv("c1", "input", kernels=16, tune={"kernels": (8, 16), "kernel_size": (3, 5)})
+    >>> c.num_actions
+    4
+    >>> c.action_values(3)
+    {'kernels': 16, 'kernel_size': 5}
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+KIND_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "input": frozenset(),
+        "conv": frozenset({"kernels", "kernel_size", "stride", "activation"}),
+        "upconv": frozenset({"kernels", "kernel_size", "stride", "activation"}),
+        "pool": frozenset({"pool_size", "stride"}),
+        "dense": frozenset({"units", "activation"}),
+        "activation": frozenset({"fn"}),
+        "batchnorm": frozenset(),
+        "dropout": frozenset({"rate"}),
+        "concat": frozenset(),
+        "add": frozenset(),
+        "global_pool": frozenset(),
+        "flatten": frozenset(),
+        "output": frozenset(),
+        "train": frozenset(
+            {"learning_rate", "batch_size", "optimizer", "activation", "momentum", "weight_decay"}
+        ),
+    }
+)
+"""Every layer kind and the hyperparameters it accepts."""
+
+TRAIN_KEYS = KIND_PARAMS["train"]
+"""Training hyperparameters that a ``train`` agent may tune."""
+
+MERGE_KINDS = frozenset({"concat", "add"})
+LAYER_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "conv": {"kernel_size": 3, "stride": 1, "activation": None},
+        "upconv": {"kernel_size": 2, "stride": 2, "activation": None},
+        "pool": {"pool_size": 2, "stride": None},
+        "dense": {"activation": None},
+        "activation": {"fn": None},
+        "dropout": {"rate": 0.5},
+    }
+)
+
+
+def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """One node of a CNN's layer graph.
+
+    Args:
+        name: Unique name; a tunable layer's name is its agent's name.
+        kind: One of :data:`KIND_PARAMS`.
+        inputs: Names of the layers feeding this one, in order (the first is the main path of a
+            merge).
+        params: Fixed (original) hyperparameter values.
+        choices: For tunable hyperparameters, the tuple of allowed values.
+    """
+
+    name: str
+    kind: str
+    inputs: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"layer name must be a non-empty string, got {self.name!r}")
+        if self.kind not in KIND_PARAMS:
+            raise ValueError(
+                f"layer {self.name!r}: unknown layer kind {self.kind!r}; "
+                f"expected one of {sorted(KIND_PARAMS)}"
+            )
+        inputs = (self.inputs,) if isinstance(self.inputs, str) else tuple(self.inputs)
+        object.__setattr__(self, "inputs", inputs)
+        allowed = KIND_PARAMS[self.kind]
+        params = {**LAYER_DEFAULTS.get(self.kind, {}), **dict(self.params)}
+        for key in list(params) + list(self.choices):
+            if key not in allowed:
+                raise ValueError(
+                    f"layer {self.name!r} ({self.kind}): unknown hyperparameter {key!r}; "
+                    f"expected one of {sorted(allowed)}"
+                )
+        choices = {}
+        for key, values in self.choices.items():
+            values = tuple(values) if isinstance(values, Sequence) else (values,)
+            if not values:
+                raise ValueError(
+                    f"layer {self.name!r}: empty choice set for {key!r}; give at least one value"
+                )
+            if len(set(values)) != len(values):
+                raise ValueError(f"layer {self.name!r}: repeated values in choices {key}={values}")
+            choices[key] = values
+        object.__setattr__(self, "params", _freeze(params))
+        object.__setattr__(self, "choices", _freeze(choices))
+
+    @property
+    def tunable(self) -> bool:
+        """Whether this layer is an agent (has at least one choice set)."""
+        return bool(self.choices)
+
+    @cached_property
+    def actions(self) -> tuple[Mapping[str, Any], ...]:
+        """The action set: one mapping of tuned values per action, in action-index order."""
+        keys = tuple(self.choices)
+        return tuple(
+            MappingProxyType(dict(zip(keys, combo, strict=True)))
+            for combo in itertools.product(*(self.choices[k] for k in keys))
+        )
+
+    @property
+    def num_actions(self) -> int:
+        """``|A_i|``: the size of the action set (1 for a fixed layer)."""
+        return len(self.actions)
+
+    def action_values(self, action: int) -> dict[str, Any]:
+        """The tuned values of ``action``.
+
+        Raises:
+            ValueError: If ``action`` is not in ``range(num_actions)``.
+        """
+        if not 0 <= int(action) < self.num_actions or int(action) != action:
+            raise ValueError(
+                f"layer {self.name!r}: action {action!r} out of range; "
+                f"expected an integer in [0, {self.num_actions})"
+            )
+        return dict(self.actions[int(action)])
+
+    def hyperparameters(self, action: int | None = None) -> dict[str, Any]:
+        """Fixed parameters overlaid with the values of ``action`` (original values if None)."""
+        values = dict(self.params)
+        if action is not None:
+            values.update(self.action_values(action))
+        return values
+
+    def action_of(self, values: Mapping[str, Any]) -> int:
+        """The action index whose tuned values equal ``values`` (extra keys are ignored).
+
+        Raises:
+            ValueError: If no action matches.
+        """
+        wanted = {k: values[k] for k in self.choices if k in values}
+        for index, action in enumerate(self.actions):
+            if all(action[k] == v for k, v in wanted.items()) and len(wanted) == len(action):
+                return index
+        raise ValueError(
+            f"layer {self.name!r}: no action has values {dict(values)!r}; "
+            f"choices are {dict(self.choices)!r}"
+        )
+
+
+def _layer(
+    kind: str,
+    name: str,
+    inputs: str | Sequence[str],
+    tune: Mapping[str, Sequence[Any]] | None,
+    **params: Any,
+) -> Layer:
+    given = {k: v for k, v in params.items() if v is not None}
+    return Layer(name, kind, tuple([inputs] if isinstance(inputs, str) else inputs), given,
+                 dict(tune or {}))
+
+
+def input_layer(name: str = "input") -> Layer:
+    """The network input (its shape is the space's ``input_shape``)."""
+    return Layer(name, "input")
+
+
+def conv(name: str, inputs: str | Sequence[str], *, kernels: int, kernel_size: int = 3,
+         stride: int = 1, activation: str | None = None,
+         tune: Mapping[str, Sequence[Any]] | None = None) -> Layer:
+    """A 2-D convolution with SAME padding. ``tune`` maps hyperparameters to choice sets."""
+    return _layer("conv", name, inputs, tune, kernels=kernels, kernel_size=kernel_size,
+                  stride=stride, activation=activation)
+
+
+def upconv(name: str, inputs: str | Sequence[str], *, kernels: int, kernel_size: int = 2,
+           stride: int = 2, activation: str | None = None,
+           tune: Mapping[str, Sequence[Any]] | None = None) -> Layer:
+    """A transposed convolution (up-conv) with SAME padding: output size = input size x stride."""
+    return _layer("upconv", name, inputs, tune, kernels=kernels, kernel_size=kernel_size,
+                  stride=stride, activation=activation)
+
+
+def pool(name: str, inputs: str | Sequence[str], *, pool_size: int = 2, stride: int | None = None,
+         tune: Mapping[str, Sequence[Any]] | None = None) -> Layer:
+    """Max pooling with SAME padding; ``stride=None`` means stride = pool size."""
+    return _layer("pool", name, inputs, tune, pool_size=pool_size, stride=stride)
+
+
+def dense(name: str, inputs: str | Sequence[str], *, units: int, activation: str | None = None,
+          tune: Mapping[str, Sequence[Any]] | None = None) -> Layer:
+    """A fully connected layer; its input must be flat (after ``flatten`` or ``global_pool``)."""
+    return _layer("dense", name, inputs, tune, units=units, activation=activation)
+
+
+def activation(name: str, inputs: str | Sequence[str], fn: str | None = None) -> Layer:
+    """An element-wise activation (``None``: the network's activation)."""
+    return _layer("activation", name, inputs, None, fn=fn)
+
+
+def batchnorm(name: str, inputs: str | Sequence[str]) -> Layer:
+    """Batch normalisation over the channel axis."""
+    return _layer("batchnorm", name, inputs, None)
+
+
+def dropout(name: str, inputs: str | Sequence[str], rate: float = 0.5) -> Layer:
+    """Dropout with the given rate (training only)."""
+    return _layer("dropout", name, inputs, None, rate=rate)
+
+
+def concat(name: str, inputs: Sequence[str]) -> Layer:
+    """Channel concatenation (inception outputs, U-Net skips)."""
+    return _layer("concat", name, inputs, None)
+
+
+def add(name: str, inputs: Sequence[str]) -> Layer:
+    """Element-wise sum (residual connections)."""
+    return _layer("add", name, inputs, None)
+
+
+def global_pool(name: str, inputs: str | Sequence[str]) -> Layer:
+    """Global average pooling to a flat vector of channels."""
+    return _layer("global_pool", name, inputs, None)
+
+
+def flatten(name: str, inputs: str | Sequence[str]) -> Layer:
+    """Flatten a feature map to a vector."""
+    return _layer("flatten", name, inputs, None)
+
+
+def output(name: str, inputs: str | Sequence[str]) -> Layer:
+    """The logits layer; its width is the space's ``num_classes``."""
+    return _layer("output", name, inputs, None)
+
+
+def train(name: str, *, tune: Mapping[str, Sequence[Any]], **params: Any) -> Layer:
+    """A non-layer agent tuning training hyperparameters (see :data:`TRAIN_KEYS`)."""
+    return Layer(name, "train", (), params, dict(tune))
