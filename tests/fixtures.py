@@ -32,7 +32,8 @@ class FixtureEvaluator:
         self.noise = noise
         self.calls = 0
         self.best = Design(tuple(
-            zlib.crc32(name.encode()) % n for name, n in zip(space.agents, space.action_sizes)
+            zlib.crc32(name.encode()) % n
+            for name, n in zip(space.agents, space.action_sizes, strict=True)
         ))
 
     def evaluate(self, design: Design, *, seed: int) -> Metrics:
@@ -40,8 +41,9 @@ class FixtureEvaluator:
         design = self.space.validate(design)
         if self.terminate is not None and self.terminate(design):
             return Metrics.failed("loss", epochs=3)
+        sizes = self.space.action_sizes
         distance = np.mean([abs(a - b) / max(1, n - 1) for a, b, n in
-                            zip(design.actions, self.best.actions, self.space.action_sizes)])
+                            zip(design.actions, self.best.actions, sizes, strict=True)])
         accuracy = 0.95 - 0.8 * float(distance)
         if self.noise:
             accuracy += float(np.random.default_rng(seed).normal(0.0, self.noise))

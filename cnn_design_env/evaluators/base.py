@@ -131,7 +131,7 @@ def safe_evaluate(evaluator: Evaluator, design: Design, *, seed: int) -> Metrics
     """
     try:
         metrics = evaluator.evaluate(design, seed=seed)
-    except Exception as error:  # noqa: BLE001 - one evaluation never kills a search
+    except Exception as error:
         reason = f"exception: {type(error).__name__}: {error}"
         logger.warning("evaluation of %s failed: %s", design.actions, reason)
         return Metrics.failed(reason)

@@ -1,0 +1,1 @@
+"""Subcommands of ``cnn-design`` (one module each)."""
