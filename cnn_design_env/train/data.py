@@ -95,13 +95,10 @@ class Dataset:
             x = getattr(self, f"x_{split}")
             y = getattr(self, f"y_{split}")
             if x.ndim != 4:
-                raise ValueError(
-                    f"x_{split} must have 4 dims (N, H, W, C), got shape {x.shape}"
-                )
+                raise ValueError(f"x_{split} must have 4 dims (N, H, W, C), got shape {x.shape}")
             if len(x) != len(y):
                 raise ValueError(
-                    f"x_{split} and y_{split} lengths differ: {len(x)} images vs "
-                    f"{len(y)} labels"
+                    f"x_{split} and y_{split} lengths differ: {len(x)} images vs {len(y)} labels"
                 )
             expected_ndim = 1 if self.task == "classification" else 3
             if y.ndim != expected_ndim:
@@ -134,12 +131,12 @@ class Dataset:
     @property
     def num_train(self) -> int:
         """Number of training examples."""
-        return int(len(self.x_train))
+        return len(self.x_train)
 
     @property
     def num_val(self) -> int:
         """Number of validation examples."""
-        return int(len(self.x_val))
+        return len(self.x_val)
 
     def subsample(self, per_class: int, *, seed: int) -> Dataset:
         """Return a copy with a smaller training set; the validation set is unchanged.
@@ -183,9 +180,7 @@ def _check_val_fraction(val_fraction: float) -> float:
     try:
         value = float(val_fraction)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"val_fraction must be a number in (0, 1), got {val_fraction!r}"
-        ) from None
+        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}") from None
     if not 0.0 < value < 1.0:
         raise ValueError(f"val_fraction must be in the open interval (0, 1), got {val_fraction}")
     return value
@@ -198,9 +193,10 @@ def _as_int_labels(y: np.ndarray, what: str) -> np.ndarray:
         y = y.astype(np.int32)
     if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
         raise ValueError(f"{what} must be integer class indices, got dtype {y.dtype}")
-    if np.issubdtype(y.dtype, np.floating):
-        if y.size and not (np.all(np.isfinite(y)) and np.all(y == np.round(y))):
-            bad = y[~(np.isfinite(y) & (y == np.round(y)))].ravel()[0]
+    if np.issubdtype(y.dtype, np.floating) and y.size:
+        integral = np.isfinite(y) & (y == np.round(y))
+        if not integral.all():
+            bad = y[~integral].ravel()[0]
             raise ValueError(
                 f"{what} must be integer class indices, got non-integer value {bad!r} "
                 f"(dtype {y.dtype})"
@@ -233,9 +229,7 @@ def _infer_num_classes(*labels: np.ndarray, num_classes: int | None, what: str) 
     if num_classes is None:
         return max(observed, 1)
     if num_classes < observed:
-        raise ValueError(
-            f"{what}: num_classes={num_classes} but labels go up to {observed - 1}"
-        )
+        raise ValueError(f"{what}: num_classes={num_classes} but labels go up to {observed - 1}")
     return int(num_classes)
 
 
@@ -579,7 +573,8 @@ def load_cifar(
     root = _cifar_dir(root, which)
 
     if which == 10:
-        files = [root / f"data_batch_{i}" for i in range(1, 6) if (root / f"data_batch_{i}").is_file()]
+        candidates = [root / f"data_batch_{i}" for i in range(1, 6)]
+        files = [f for f in candidates if f.is_file()]
         if not files:
             raise FileNotFoundError(
                 f"no CIFAR-10 training batches (data_batch_1 ... data_batch_5) in {str(root)!r}"
@@ -727,13 +722,11 @@ def _npz_labels(
     if task == "segmentation":
         if y.ndim != 3:
             raise ValueError(
-                f"{what} for segmentation must have shape (N, H, W) or (N, H, W, 1), "
-                f"got {y.shape}"
+                f"{what} for segmentation must have shape (N, H, W) or (N, H, W, 1), got {y.shape}"
             )
         if y.shape[1:] != x.shape[1:3]:
             raise ValueError(
-                f"{what} masks have spatial shape {y.shape[1:]} but images have "
-                f"{x.shape[1:3]}"
+                f"{what} masks have spatial shape {y.shape[1:]} but images have {x.shape[1:3]}"
             )
     return _as_int_labels(y, what), task
 
@@ -851,9 +844,7 @@ def _normalise_size(size: int | tuple[int, int] | None) -> tuple[int, int] | Non
     return h, w
 
 
-def _read_images(
-    files: Sequence[Path], size: tuple[int, int] | None, image_mod: Any
-) -> np.ndarray:
+def _read_images(files: Sequence[Path], size: tuple[int, int] | None, image_mod: Any) -> np.ndarray:
     """Read images as uint8 NHWC; grayscale if all are grayscale, RGB otherwise."""
     opened = []
     for f in files:
@@ -885,9 +876,7 @@ def _read_images(
     return np.stack(arrays)
 
 
-def _read_masks(
-    files: Sequence[Path], size: tuple[int, int] | None, image_mod: Any
-) -> np.ndarray:
+def _read_masks(files: Sequence[Path], size: tuple[int, int] | None, image_mod: Any) -> np.ndarray:
     """Read masks as int32 (N, H, W) class indices (palette indices or gray values)."""
     masks = []
     for f in files:
@@ -980,9 +969,7 @@ def load_image_folder(
             seed=seed,
         )
 
-    class_dirs = sorted(
-        d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")
-    )
+    class_dirs = sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not class_dirs:
         raise ValueError(
             f"image folder {str(base)!r} has no sub-directories; expected "
@@ -1069,9 +1056,7 @@ def get_dataset(name_or_path: str | Path, **kwargs: Any) -> Dataset:
     if not path.exists() and ":" in text:
         parts = text.split(":")
         if len(parts) != 2 or not all(parts):
-            raise ValueError(
-                f"IDX pair must be given as 'images_path:labels_path', got {text!r}"
-            )
+            raise ValueError(f"IDX pair must be given as 'images_path:labels_path', got {text!r}")
         return load_idx(parts[0], parts[1], **kwargs)
     if not path.exists():
         raise FileNotFoundError(

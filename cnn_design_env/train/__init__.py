@@ -1,0 +1,1 @@
+"""Training utilities: data sets (``data``) and the network trainer."""
