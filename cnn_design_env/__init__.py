@@ -15,13 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 from cnn_design_env.evaluators import CachedEvaluator, Evaluator, Metrics
+from cnn_design_env.registration import register_envs
 from cnn_design_env.reward import Constraint, PaperReward, Reward, WeightedReward
 from cnn_design_env.space import Design, Layer, SearchSpace, analyze, get_space, list_spaces
 
 __version__ = "0.1.0"
 
+register_envs()  # gymnasium.make("cnn_design_env/CNNDesign-v0"), pettingzoo registry: cheap
+
 _LAZY = {"env": "cnn_design_env.env", "raw_env": "cnn_design_env.env",
-         "CNNDesignEnv": "cnn_design_env.env"}
+         "CNNDesignEnv": "cnn_design_env.env", "CNNDesignGymEnv": "cnn_design_env.gym_env"}
 
 
 def __getattr__(name: str) -> Any:
@@ -34,7 +37,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CNNDesignEnv", "CachedEvaluator", "Constraint", "Design", "Evaluator", "Layer", "Metrics",
-    "PaperReward", "Reward", "SearchSpace", "WeightedReward", "analyze", "env", "get_space",
-    "list_spaces", "raw_env",
+    "CNNDesignEnv", "CNNDesignGymEnv", "CachedEvaluator", "Constraint", "Design", "Evaluator",
+    "Layer", "Metrics", "PaperReward", "Reward", "SearchSpace", "WeightedReward", "analyze", "env",
+    "get_space", "list_spaces", "raw_env",
 ]

@@ -79,7 +79,7 @@ class Metrics:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict (tuples become lists)."""
-        out = dataclasses.asdict(self)
+        out = {name: getattr(self, name) for name in _FIELD_NAMES}
         out["loss_curve"] = list(self.loss_curve)
         out["accuracy_curve"] = list(self.accuracy_curve)
         out["extra"] = dict(self.extra)
@@ -102,6 +102,7 @@ class Metrics:
         return math.nan if value is None else float(value)
 
 
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Metrics))
 NUMERIC_FIELDS = frozenset(
     f.name for f in dataclasses.fields(Metrics)
     if f.type in ("float", "int", "int | None")

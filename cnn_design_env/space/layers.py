@@ -138,6 +138,10 @@ class Layer:
         object.__setattr__(self, "params", _freeze(params))
         object.__setattr__(self, "choices", _freeze(choices))
 
+    def __reduce__(self):
+        # mappingproxy values do not pickle; rebuild from plain dicts (processes, Dask, deepcopy).
+        return (Layer, (self.name, self.kind, self.inputs, dict(self.params), dict(self.choices)))
+
     @property
     def tunable(self) -> bool:
         """Whether this layer is an agent (has at least one choice set)."""
