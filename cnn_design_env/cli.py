@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 COMMAND_MODULES = (
     "cnn_design_env.commands.spaces",
+    "cnn_design_env.commands.benchmark",
 )
 """Modules registering subcommands, in the order ``--help`` lists them."""
 

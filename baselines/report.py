@@ -1,0 +1,250 @@
+"""Benchmark reports: CSV and Markdown tables and PNG plots of a
+:class:`~baselines.compare.BenchmarkResult`.
+
+Plots use Matplotlib's object API on the Agg canvas (no pyplot, no global backend change):
+
+* ``best_vs_episodes.png``: best reward so far against evaluations;
+* ``best_vs_cost.png``: best reward so far against simulated cost (seconds);
+* ``pareto.png`` (when Pareto is on): each method's front, over all its seeds, of accuracy against
+  model size.
+
+Curves are the mean over seeds with the standard error shaded; a run contributes up to its own
+last evaluation (its own total cost).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from baselines.compare import BenchmarkResult, pareto_frame
+from baselines.pareto import OBJECTIVES, Objective, pareto_front
+from baselines.runner import History
+
+COST_POINTS = 200
+
+
+def write(result: BenchmarkResult, out_dir: str | Path, rows: list[dict[str, Any]], *,
+          fractions: Sequence[float], top_fraction: float, plots: bool = True,
+          notes: Sequence[str] = ()) -> list[Path]:
+    """Write every table and plot into ``out_dir`` (created if missing); return the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [_write_csv(out / "summary.csv", rows),
+             _write_markdown(out / "summary.md", result, rows, fractions, top_fraction, notes),
+             _write_histories(out / "histories.csv", result)]
+    if result.pareto:
+        paths.append(_write_pareto(out / "pareto.csv", result))
+    if plots:
+        paths.append(plot_best(result, out / "best_vs_episodes.png", axis="episodes"))
+        paths.append(plot_best(result, out / "best_vs_cost.png", axis="cost"))
+        if result.pareto:
+            paths.append(plot_pareto(result, out / "pareto.png"))
+    return paths
+
+
+# ------------------------------------------------------------------------------------ tables
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["method"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _fmt(mean: float, se: float | None = None) -> str:
+    if mean is None or not math.isfinite(mean):
+        return "-"
+    if se is None or not math.isfinite(se):
+        return f"{mean:.4g}"
+    return f"{mean:.4g} ± {se:.2g}"
+
+
+def markdown_table(rows: list[dict[str, Any]], fractions: Sequence[float], *,
+                   top_fraction: float, pareto: bool) -> str:
+    """The summary rows as a Markdown table (mean ± standard error)."""
+    top = f"{100 * top_fraction:g}%"
+    header = ["method", "runs", *[f"best @{100 * f:g}%" for f in fractions],
+              f"evals to top {top}", f"cost to top {top} (s)", "reached"]
+    if pareto:
+        header += ["hypervolume", "front size"]
+    header += ["search ms/eval", "errors"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [row["method"], str(row["runs"]),
+                 *[_fmt(row[f"best@{f:g}"], row[f"best@{f:g}_se"]) for f in fractions],
+                 _fmt(row["top_evals"], row["top_evals_se"]),
+                 _fmt(row["top_cost_s"], row["top_cost_s_se"]),
+                 f"{row['top_reached']}/{row['runs']}"]
+        if pareto:
+            cells += [_fmt(row["hypervolume"], row["hypervolume_se"]), _fmt(row["front_size"])]
+        cells += [_fmt(row["search_ms_per_eval"]), str(row["errors"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _write_markdown(path: Path, result: BenchmarkResult, rows: list[dict[str, Any]],
+                    fractions: Sequence[float], top_fraction: float,
+                    notes: Sequence[str]) -> Path:
+    threshold, source = result.top_threshold(top_fraction)
+    budget = " and ".join(
+        part for part in (
+            f"{result.budget_episodes} evaluations" if result.budget_episodes else "",
+            f"{result.budget_seconds:g} simulated seconds" if result.budget_seconds else "")
+        if part)
+    where = ("every design of the evaluator's table" if source == "table"
+             else "every reward observed in this benchmark (all methods and seeds)")
+    lines = [f"# Benchmark on `{result.space}`", "",
+             f"- budget per run: {budget}; seeds: {', '.join(map(str, result.seeds))}",
+             f"- top {100 * top_fraction:g}%: reward >= {_fmt(threshold)}, the "
+             f"{100 * (1 - top_fraction):g}th percentile of {where}",
+             "- values: mean ± standard error over seeds (runs that reached the value)"]
+    if result.pareto:
+        reference, ideal = pareto_frame(result)
+        lines.append("- hypervolume over (accuracy max, model size min, inference time min), "
+                     "normalised to the box from the reference point "
+                     f"{_point(reference)} to the ideal point {_point(ideal)}")
+    lines += [f"- {note}" for note in notes]
+    lines += ["", markdown_table(rows, fractions, top_fraction=top_fraction,
+                                 pareto=result.pareto), ""]
+    if result.errors:
+        lines += ["## Errors", "", *[f"- {e}" for e in result.errors], ""]
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _point(values: np.ndarray) -> str:
+    names = ("accuracy", "size MB", "infer ms")
+    return "(" + ", ".join(f"{n} {v:.4g}" for n, v in zip(names, values, strict=True)) + ")"
+
+
+def _write_histories(path: Path, result: BenchmarkResult) -> Path:
+    fields = ["method", "seed", "index", "reward", "cost_s", "wall_s", "search_s", "eval_seed",
+              "accuracy", "model_size_mb", "infer_ms_per_batch", "terminated", "reason",
+              "design"]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(fields)
+        for method in result.methods:
+            for h in result.histories[method]:
+                for e in h:
+                    m = e.metrics
+                    writer.writerow([method, h.seed, e.index, e.reward, e.cost_s, e.wall_s,
+                                     e.search_s, e.eval_seed, m.accuracy, m.model_size_mb,
+                                     m.infer_ms_per_batch, m.terminated, m.reason,
+                                     " ".join(map(str, e.design.actions))])
+    return path
+
+
+def _write_pareto(path: Path, result: BenchmarkResult,
+                  objectives: Sequence[Objective] = OBJECTIVES) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["method", "seed", "index", *[o.metric for o in objectives], "reward",
+                         "design"])
+        for method in result.methods:
+            for h in result.histories[method]:
+                for e in pareto_front(h, objectives):
+                    writer.writerow([method, h.seed, e.index,
+                                     *[e.metrics.value(o.metric) for o in objectives], e.reward,
+                                     " ".join(map(str, e.design.actions))])
+    return path
+
+
+# ------------------------------------------------------------------------------------- plots
+def _figure() -> tuple[Any, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure, figure.add_subplot()
+
+
+def mean_se_curve(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column-wise mean and standard error of ``matrix`` (runs x points), ignoring NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        count = np.sum(np.isfinite(matrix), axis=0)
+        mean = np.nanmean(matrix, axis=0)
+        std = np.nanstd(matrix, axis=0, ddof=1) if matrix.shape[0] > 1 else np.zeros_like(mean)
+    se = np.where(count > 1, std / np.sqrt(np.maximum(count, 1)), 0.0)
+    return mean, np.nan_to_num(se)
+
+
+def _curves(runs: list[History], axis: str, grid: np.ndarray) -> np.ndarray:
+    matrix = np.full((len(runs), grid.size), np.nan)
+    for r, h in enumerate(runs):
+        best = h.best_so_far
+        if not best.size:
+            continue
+        if axis == "episodes":
+            matrix[r, : best.size] = best[: grid.size]
+        else:
+            idx = np.searchsorted(h.costs, grid, side="right") - 1
+            ok = (idx >= 0) & (grid <= h.cost_s)
+            matrix[r, ok] = best[idx[ok]]
+    return matrix
+
+
+def plot_best(result: BenchmarkResult, path: str | Path, *, axis: str = "episodes") -> Path:
+    """Best reward so far (mean ± standard error over seeds) against evaluations or cost."""
+    if axis not in ("episodes", "cost"):
+        raise ValueError(f"axis must be 'episodes' or 'cost', got {axis!r}")
+    runs_all = [h for m in result.methods for h in result.histories[m]]
+    if axis == "episodes":
+        length = max([result.budget_episodes or 0, *[len(h) for h in runs_all]])
+        grid = np.arange(1, length + 1, dtype=float)
+    else:
+        top = max([h.cost_s for h in runs_all] or [0.0])
+        grid = np.linspace(0.0, top, COST_POINTS)
+    figure, ax = _figure()
+    for method in result.methods:
+        matrix = _curves(result.histories[method], axis, grid)
+        if not np.isfinite(matrix).any():
+            continue
+        mean, se = mean_se_curve(matrix)
+        (line,) = ax.plot(grid, mean, label=method,
+                          drawstyle="steps-post" if axis == "cost" else "default")
+        ax.fill_between(grid, mean - se, mean + se, alpha=0.2, color=line.get_color(),
+                        step="post" if axis == "cost" else None)
+    ax.set_xlabel("evaluations" if axis == "episodes" else "simulated cost (s)")
+    ax.set_ylabel("best reward so far")
+    ax.set_title(f"{result.space}: mean ± s.e. over {len(result.seeds)} seed(s)")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+    figure.savefig(path, dpi=110)
+    return Path(path)
+
+
+def plot_pareto(result: BenchmarkResult, path: str | Path) -> Path:
+    """Each method's front of accuracy (max) against model size (min), over all its seeds."""
+    objectives = OBJECTIVES[:2]
+    figure, ax = _figure()
+    for method in result.methods:
+        evaluations = [e for h in result.histories[method] for e in h]
+        front = pareto_front(evaluations, objectives)
+        if not front:
+            continue
+        front.sort(key=lambda e: e.metrics.model_size_mb)
+        size = [e.metrics.model_size_mb for e in front]
+        accuracy = [e.metrics.accuracy for e in front]
+        ax.plot(size, accuracy, marker="o", drawstyle="steps-post", label=method)
+    ax.set_xlabel("model size (MB)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"{result.space}: Pareto fronts over all seeds")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+    figure.savefig(path, dpi=110)
+    return Path(path)
+
+
+__all__ = ["markdown_table", "mean_se_curve", "plot_best", "plot_pareto", "write"]

@@ -1,0 +1,109 @@
+"""``TeamSearcher``: any multi-agent team that plays the env, as an ask/tell searcher.
+
+A *team* is anything with ``act(agent, observation) -> int`` and
+``learn(design, reward, metrics=None)`` (the paper's ``agents.SharedQAgents``, a policy-gradient
+team, ...). ``ask`` plays one episode of :class:`cnn_design_env.episode.DesignEpisode` (the core
+the AEC env is built on): agents act in the env's order and each receives the observation the env
+would give it, ``{"observation": <int64 vector>, "action_mask": <int8 mask>}``. ``tell`` calls
+``learn`` once for the finished episode. The evaluation itself is done by the runner, with the
+same evaluator and reward as every other method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from baselines.base import Searcher
+from cnn_design_env.episode import DesignEpisode
+from cnn_design_env.evaluators import Metrics
+from cnn_design_env.space import Design, SearchSpace
+
+
+@runtime_checkable
+class Team(Protocol):
+    """A team of agents that plays a design episode and learns from its shared reward."""
+
+    def act(self, agent: str, observation: Any) -> int:
+        """The action of ``agent`` given its observation."""
+        ...
+
+    def learn(self, design: Design, reward: float, metrics: Metrics | None = None) -> None:
+        """Learn from one finished episode."""
+        ...
+
+
+class TeamSearcher(Searcher):
+    """Drives a :class:`Team` over :class:`~cnn_design_env.episode.DesignEpisode` as ask/tell.
+
+    Args:
+        space: The search space.
+        seed: Passed to ``team`` when it is a factory; a team instance carries its own seed.
+        team: A team instance, or a factory called as ``team(space, seed=seed)``.
+        name: The method name the runner records (default ``"team"``).
+
+    Raises:
+        TypeError: If ``team`` has no ``act``/``learn`` pair and is not a factory of one.
+
+    Example:
+        >>> import numpy as np
+        >>> from cnn_design_env.space import get_space
+        >>> class FirstAction:
+        ...     def act(self, agent, observation):
+        ...         return int(np.argmax(observation["action_mask"]))
+        ...     def learn(self, design, reward, metrics=None):
+        ...         pass
+        >>> TeamSearcher(get_space("vgg_mini"), seed=0, team=FirstAction()).ask().actions
+        (0, 0, 0, 0, 0, 0)
+    """
+
+    name = "team"
+
+    def __init__(self, space: SearchSpace, *, seed: int,
+                 team: Team | Callable[..., Team], name: str = "team") -> None:
+        super().__init__(space, seed=seed)
+        if isinstance(team, type) or not isinstance(team, Team):  # a class is a factory
+            if not callable(team):
+                raise TypeError(f"team must have act(agent, observation) and "
+                                f"learn(design, reward, metrics), or be a factory of such a team; "
+                                f"got {team!r}")
+            team = team(space, seed=self.seed)
+            if not isinstance(team, Team):
+                raise TypeError(f"the team factory returned {team!r}, which lacks "
+                                "act(agent, observation) / learn(design, reward, metrics)")
+        self.team = team
+        self.name = name  # type: ignore[misc]  # per instance: the team's method name
+        self._episode = DesignEpisode(space)
+
+    def ask(self) -> Design:
+        """Play one episode: each agent in turn acts on its env observation."""
+        episode = self._episode
+        episode.reset()
+        while not episode.done:
+            observation = {"observation": episode.observation(),
+                           "action_mask": episode.action_mask()}
+            episode.step(self.team.act(episode.agent, observation))
+        return episode.design()
+
+    def tell(self, design: Design, reward: float, metrics: Metrics | None = None) -> None:
+        """``team.learn(design, reward, metrics)``."""
+        self.team.learn(design, float(reward), metrics)
+
+
+def shared_q_searcher(space: SearchSpace, *, seed: int, **kwargs: Any) -> TeamSearcher:
+    """The paper's agents (``agents.SharedQAgents(space, seed=seed, **kwargs)``) as method
+    ``"marl"``.
+
+    Raises:
+        ImportError: If ``agents.SharedQAgents`` cannot be imported.
+    """
+    try:
+        from agents import SharedQAgents
+    except ImportError as error:
+        raise ImportError("method 'marl' needs the paper's agents, agents.SharedQAgents, which "
+                          f"could not be imported: {error}") from error
+    return TeamSearcher(space, seed=seed, team=SharedQAgents(space, seed=seed, **kwargs),
+                        name="marl")
+
+
+__all__ = ["Team", "TeamSearcher", "shared_q_searcher"]
