@@ -24,7 +24,8 @@ __version__ = "0.1.0"
 register_envs()  # gymnasium.make("cnn_design_env/CNNDesign-v0"), pettingzoo registry: cheap
 
 _LAZY = {"env": "cnn_design_env.env", "raw_env": "cnn_design_env.env",
-         "CNNDesignEnv": "cnn_design_env.env", "CNNDesignGymEnv": "cnn_design_env.gym_env"}
+         "CNNDesignEnv": "cnn_design_env.env", "CNNDesignGymEnv": "cnn_design_env.gym_env",
+         "TrainingEvaluator": "cnn_design_env.evaluators.training"}
 
 
 def __getattr__(name: str) -> Any:
@@ -39,5 +40,5 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "CNNDesignEnv", "CNNDesignGymEnv", "CachedEvaluator", "Constraint", "Design", "Evaluator",
     "Layer", "Metrics", "PaperReward", "Reward", "SearchSpace", "WeightedReward", "analyze", "env",
-    "get_space", "list_spaces", "raw_env",
+    "get_space", "list_spaces", "raw_env", "TrainingEvaluator",
 ]

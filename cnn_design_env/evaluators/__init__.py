@@ -8,4 +8,14 @@ from cnn_design_env.evaluators.base import (
 )
 from cnn_design_env.evaluators.cache import CachedEvaluator
 
-__all__ = ["NUMERIC_FIELDS", "CachedEvaluator", "Evaluator", "Metrics", "safe_evaluate"]
+
+def __getattr__(name: str):
+    if name == "TrainingEvaluator":  # imports JAX: load on first use
+        from cnn_design_env.evaluators.training import TrainingEvaluator
+
+        return TrainingEvaluator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["NUMERIC_FIELDS", "CachedEvaluator", "Evaluator", "Metrics", "TrainingEvaluator",
+           "safe_evaluate"]

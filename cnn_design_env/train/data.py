@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import importlib.util
 import pickle
 import struct
 from collections.abc import Sequence
@@ -338,6 +339,14 @@ def _build(
 # --------------------------------------------------------------------------- built-ins
 
 
+def _digits_csv() -> Path:
+    """Path of scikit-learn's bundled ``digits.csv.gz`` (found without importing sklearn)."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the digits data set ships with scikit-learn: pip install scikit-learn")
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
+
+
 def load_digits(*, val_fraction: float = 0.2, seed: int = 0) -> Dataset:
     """Load scikit-learn's bundled 8x8 handwritten digits (1797 images, no download).
 
@@ -349,12 +358,11 @@ def load_digits(*, val_fraction: float = 0.2, seed: int = 0) -> Dataset:
         A classification :class:`Dataset` with ``input_shape == (8, 8, 1)``, pixel
         values divided by 16 into ``[0, 1]`` and 10 classes.
     """
-    from sklearn.datasets import load_digits as _sk_load_digits
-
     _check_val_fraction(val_fraction)
-    bunch = _sk_load_digits()
-    x = (np.asarray(bunch.images, dtype=np.float32) / np.float32(16.0))[..., None]
-    y = np.asarray(bunch.target, dtype=np.int32)
+    # Read scikit-learn's bundled CSV directly: importing sklearn costs ~3 s per process.
+    table = np.loadtxt(_digits_csv(), delimiter=",", dtype=np.float32)
+    x = (table[:, :-1].reshape(-1, 8, 8) / np.float32(16.0))[..., None]
+    y = table[:, -1].astype(np.int32)
     return _build(
         "digits",
         x,
