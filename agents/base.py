@@ -1,0 +1,377 @@
+"""What every tabular team shares: phases, schedules, the epsilon coin, repeats and convergence.
+
+A team plays one design per episode through ``act(agent, observation)`` (called for the agents in
+order) and learns once per finished episode through ``learn(design, reward, metrics)``. This base
+class keeps the bookkeeping common to :class:`~agents.shared_q.SharedQAgents` and the ablation
+:class:`~agents.independent.IndependentQAgents`; a subclass supplies the tables: how an agent
+chooses (``_choose``), how a design updates them (``_update``) and their arrays (``_arrays``).
+
+Phases (section VI): the first ``exploration_episodes`` episodes explore (``epsilon = 1``, the
+learning rate constant at ``alpha.value(0)``); afterwards, in the exploration-exploitation phase,
+``alpha`` and ``epsilon`` follow their schedules in ``k``, the number of episodes already finished
+in that phase. The coin deciding random vs greedy is flipped once per episode (``coin="episode"``,
+the default) or once per agent (``coin="agent"``; agents that choose jointly, such as the first two
+agents of the shared team, use one coin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule, schedule_from_dict
+from cnn_design_env.evaluators.base import Metrics
+from cnn_design_env.space import Design, SearchSpace
+
+__all__ = ["COINS", "EXPLOITATION", "EXPLORATION", "EpisodeInfo", "TabularTeam"]
+
+UNIFORM_BLOCK = 1024
+"""Uniforms drawn from the generator at a time."""
+EXPLORATION = "exploration"
+EXPLOITATION = "exploitation"
+COINS = ("episode", "agent")
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    """What a team did in one episode (filled by ``learn``).
+
+    Attributes:
+        episode: Index of the episode (0-based, counting every episode the team learned from).
+        phase: ``"exploration"`` or ``"exploitation"`` (the exploration-exploitation phase).
+        epsilon: Exploration rate of the episode.
+        alpha: Learning rate used for its update.
+        explored: Whether any agent took a random action (always true in exploration).
+        updated: Whether the tables were updated (false for an exactly repeated design).
+    """
+
+    episode: int
+    phase: str
+    epsilon: float
+    alpha: float
+    explored: bool
+    updated: bool
+
+
+class TabularTeam:
+    """Base of the tabular teams (see the module docstring).
+
+    Args:
+        space: The search space.
+        seed: Seed of the team's generator (every random choice).
+        exploration_episodes: Length of the exploration phase; ``None`` = the subclass's paper
+            rule (:meth:`default_exploration_episodes`).
+        alpha: Learning-rate schedule of the exploration-exploitation phase; its ``value(0)`` is
+            also the constant rate of the exploration phase.
+        epsilon: Exploration-rate schedule of the exploration-exploitation phase.
+        coin: ``"episode"`` (default): one random-vs-greedy coin per episode; ``"agent"``: one
+            per agent.
+        convergence_window: ``K``: converged once the same design was chosen in ``K``
+            consecutive exploiting episodes (random episodes in between are skipped).
+
+    Raises:
+        ValueError: On a bad coin, window or exploration length.
+    """
+
+    pair: ClassVar[int] = 1
+    """How many leading agents decide jointly under one coin."""
+
+    def __init__(self, space: SearchSpace, *, seed: int, exploration_episodes: int | None = None,
+                 alpha: Schedule = PAPER_ALPHA, epsilon: Schedule = PAPER_EPSILON,
+                 coin: str = "episode", convergence_window: int = 10) -> None:
+        if coin not in COINS:
+            raise ValueError(f"coin must be one of {COINS}, got {coin!r}")
+        if int(convergence_window) < 1:
+            raise ValueError(f"convergence_window must be >= 1, got {convergence_window!r}")
+        self.space = space
+        self.seed = seed
+        self.alpha_schedule = alpha
+        self.epsilon_schedule = epsilon
+        self.coin = coin
+        self.convergence_window = int(convergence_window)
+        self.exploration_episodes = exploration_episodes
+        self._rng = np.random.default_rng(seed)
+        self._uniforms: list[float] = []
+        self._next_uniform = 0
+        self._index = dict(space.agent_index)
+        self._names = space.agents
+        self._n = space.num_agents
+        self._sizes = np.array(space.action_sizes, dtype=np.int64)
+        self.episodes = 0
+        self._seen: dict[tuple[int, ...], None] = {}
+        self._streak_design: tuple[int, ...] | None = None
+        self._streak = 0
+        self.converged_design: Design | None = None
+        self.converged_episode: int | None = None
+        self.last_episode: EpisodeInfo | None = None
+        self._clear_episode()
+
+    # ------------------------------------------------------------ schedule
+    def default_exploration_episodes(self) -> int:
+        """The paper's rule for the exploration length (subclasses define it)."""
+        raise NotImplementedError
+
+    @property
+    def exploration_episodes(self) -> int:
+        """Length of the exploration phase in episodes."""
+        return self._exploration_episodes
+
+    @exploration_episodes.setter
+    def exploration_episodes(self, value: int | None) -> None:
+        if value is None:
+            value = self.default_exploration_episodes()
+        if int(value) < 0:
+            raise ValueError(f"exploration_episodes must be >= 0, got {value!r}")
+        self._exploration_episodes = int(value)
+
+    @property
+    def phase(self) -> str:
+        """The phase of the next episode."""
+        return EXPLORATION if self.episodes < self._exploration_episodes else EXPLOITATION
+
+    @property
+    def phase_episodes(self) -> int:
+        """``k``: episodes already finished in the exploration-exploitation phase."""
+        return max(0, self.episodes - self._exploration_episodes)
+
+    @property
+    def epsilon(self) -> float:
+        """Exploration rate of the next episode (1 during exploration)."""
+        if self.phase == EXPLORATION:
+            return 1.0
+        return self.epsilon_schedule.value(self.phase_episodes)
+
+    @property
+    def alpha(self) -> float:
+        """Learning rate of the next episode's update."""
+        if self.phase == EXPLORATION:
+            return self.alpha_schedule.value(0)
+        return self.alpha_schedule.value(self.phase_episodes)
+
+    @property
+    def converged(self) -> bool:
+        """Whether the same design came out of ``K`` consecutive exploiting episodes."""
+        return self.converged_design is not None
+
+    # ----------------------------------------------------------------- act
+    def act(self, agent: str, observation: Mapping[str, Any] | np.ndarray) -> int:
+        """The action of ``agent`` given the env's observation (dict or bare vector).
+
+        The first agent acting starts a new episode (coin, joint plan), so a reset mid-episode is
+        harmless.
+
+        Raises:
+            ValueError: On an unknown agent, an observation of the wrong length or for another
+                acting agent, or an agent acting before its predecessor.
+        """
+        obs = observation["observation"] if type(observation) is dict else observation
+        i = self._index.get(agent)
+        if i is None:
+            raise ValueError(f"unknown agent {agent!r}; expected one of {list(self._names)}")
+        if len(obs) != self._n + 1 or obs[-1] != i:
+            raise ValueError(f"agent {agent!r} (index {i}) got an observation of length "
+                             f"{len(obs)} with acting index {obs[-1] if len(obs) else None}; "
+                             f"expected length {self._n + 1} and acting index {i}")
+        if i == 0 or self._ep_coin is None:
+            self._begin_episode()
+        if self.coin == "episode" or i < self.pair or self._ep_epsilon >= 1.0:
+            explore = self._ep_coin
+        else:
+            explore = self._uniform() < self._ep_epsilon
+            self._ep_explored = self._ep_explored or explore
+        return self._choose(i, obs, explore)
+
+    def _begin_episode(self) -> None:
+        self._clear_episode()
+        if self.phase == EXPLORATION:
+            self._ep_epsilon, self._ep_coin = 1.0, True
+        else:
+            self._ep_epsilon = self.epsilon
+            self._ep_coin = self._uniform() < self._ep_epsilon
+        self._ep_explored = self._ep_coin
+
+    def _clear_episode(self) -> None:
+        self._ep_coin: bool | None = None
+        self._ep_epsilon = 1.0
+        self._ep_explored = False
+
+    def _uniform(self) -> float:
+        """The next uniform in ``[0, 1)`` of the team's generator, drawn in blocks (a NumPy call
+        per draw would cost more than the rest of a decision)."""
+        k = self._next_uniform
+        if k >= len(self._uniforms):
+            self._uniforms = self._rng.random(UNIFORM_BLOCK).tolist()
+            k = 0
+        self._next_uniform = k + 1
+        return self._uniforms[k]
+
+    def _pick(self, n: int) -> int:
+        """A uniform integer in ``[0, n)``."""
+        return int(self._uniform() * n)
+
+    def _pred_action(self, obs: np.ndarray, j: int, i: int) -> int:
+        a = int(obs[j]) - 1
+        if a < 0:
+            raise ValueError(f"agent {self._names[i]!r} acts before its predecessor "
+                             f"{self._names[j]!r} has decided (observation entry {j} is 0)")
+        return a
+
+    def _choose(self, i: int, obs: np.ndarray, explore: bool) -> int:
+        raise NotImplementedError
+
+    def greedy_design(self) -> Design:
+        """The design the team plays with no random action (Algorithm 3 for the shared team).
+
+        Uses no randomness and leaves the team's episode state untouched.
+        """
+        saved = self._episode_state()
+        self._clear_episode()
+        obs = np.zeros(self._n + 1, dtype=np.int64)
+        try:
+            for i in range(self._n):
+                obs[-1] = i
+                obs[i] = self._choose(i, obs, False) + 1
+        finally:
+            self._set_episode_state(saved)
+        return Design(tuple(int(v) - 1 for v in obs[:-1]))
+
+    # --------------------------------------------------------------- learn
+    def learn(self, design: Design | Sequence[int], reward: float,
+              metrics: Metrics | None = None) -> None:
+        """Update after a finished episode (no update if ``design`` was already experienced).
+
+        Args:
+            design: The episode's design (one action per agent).
+            reward: Its reward.
+            metrics: Its metrics (unused by the tabular teams; part of the team interface).
+
+        Raises:
+            ValueError: If the design does not fit the space or the reward is not finite.
+        """
+        key = tuple(design.actions if isinstance(design, Design) else (int(a) for a in design))
+        actions = np.array(key, dtype=np.int64)
+        if actions.shape != (self._n,) or (actions < 0).any() or (actions >= self._sizes).any():
+            raise ValueError(f"design {key} does not fit space {self.space.name!r}: expected "
+                             f"{self._n} actions below {self._sizes.tolist()}")
+        reward = float(reward)
+        if not np.isfinite(reward):
+            raise ValueError(f"reward must be finite, got {reward!r}")
+        phase, alpha = self.phase, self.alpha
+        epsilon = 1.0 if phase == EXPLORATION else self.epsilon
+        explored = True if self._ep_coin is None else self._ep_explored
+        updated = key not in self._seen
+        if updated:
+            self._update(actions, reward, alpha)
+            self._seen[key] = None
+        if phase == EXPLOITATION and not explored:
+            self._streak = self._streak + 1 if key == self._streak_design else 1
+            self._streak_design = key
+            if self._streak >= self.convergence_window and self.converged_design is None:
+                self.converged_design, self.converged_episode = Design(key), self.episodes
+        self.last_episode = EpisodeInfo(self.episodes, phase, epsilon, alpha, explored, updated)
+        self.episodes += 1
+        self._clear_episode()
+
+    def _update(self, actions: np.ndarray, reward: float, alpha: float) -> None:
+        raise NotImplementedError
+
+    # --------------------------------------------------------------- state
+    def _episode_state(self) -> dict[str, Any]:
+        return {"coin": self._ep_coin, "epsilon": self._ep_epsilon, "explored": self._ep_explored}
+
+    def _set_episode_state(self, state: Mapping[str, Any]) -> None:
+        self._ep_coin = state["coin"]
+        self._ep_epsilon = float(state["epsilon"])
+        self._ep_explored = bool(state["explored"])
+
+    def _params(self) -> dict[str, Any]:
+        return {"seed": self.seed, "exploration_episodes": self._exploration_episodes,
+                "alpha": self.alpha_schedule.to_dict(), "epsilon": self.epsilon_schedule.to_dict(),
+                "coin": self.coin, "convergence_window": self.convergence_window}
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The whole team state: ``(arrays, meta)``; ``meta`` is JSON-serialisable.
+
+        Arrays: the tables, visit counts and experienced designs. Meta: parameters, schedules,
+        episode counter, convergence bookkeeping, the generator's ``bit_generator.state`` and the
+        state of an episode in progress.
+        """
+        seen = np.array(list(self._seen), dtype=np.int64).reshape(len(self._seen), self._n)
+        meta = {
+            "class": type(self).__name__, "space": self.space.name,
+            "action_sizes": self._sizes.tolist(),
+            "edges": [list(e) for e in self.space.agent_edges],
+            "params": self._params(), "episodes": self.episodes,
+            "rng": self._rng.bit_generator.state, "next_uniform": self._next_uniform,
+            "episode_state": self._episode_state(),
+            "streak": [self._streak, None if self._streak_design is None
+                       else list(self._streak_design)],
+            "converged": [None if self.converged_design is None
+                          else list(self.converged_design.actions), self.converged_episode],
+            "last_episode": None if self.last_episode is None else asdict(self.last_episode),
+        }
+        uniforms = np.array(self._uniforms, dtype=np.float64)
+        return {**self._arrays(), "seen": seen, "uniforms": uniforms}, meta
+
+    def load_state_dict(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (parameters included).
+
+        Raises:
+            ValueError: If it was saved by another team class or for another space.
+        """
+        if meta["class"] != type(self).__name__:
+            raise ValueError(f"state of a {meta['class']} cannot be loaded into a "
+                             f"{type(self).__name__}")
+        edges = [list(e) for e in self.space.agent_edges]
+        if meta["action_sizes"] != self._sizes.tolist() or meta["edges"] != edges:
+            raise ValueError(f"state saved for space {meta['space']!r} (action sizes "
+                             f"{meta['action_sizes']}) does not fit space {self.space.name!r} "
+                             f"(action sizes {self._sizes.tolist()})")
+        params = meta["params"]
+        self.seed = params["seed"]
+        self.alpha_schedule = schedule_from_dict(params["alpha"])
+        self.epsilon_schedule = schedule_from_dict(params["epsilon"])
+        self.coin = params["coin"]
+        self.convergence_window = int(params["convergence_window"])
+        self.exploration_episodes = int(params["exploration_episodes"])
+        self._set_params(params)
+        self._set_arrays(arrays)
+        self._seen = dict.fromkeys(tuple(int(a) for a in row) for row in arrays["seen"])
+        self.episodes = int(meta["episodes"])
+        self._rng.bit_generator.state = meta["rng"]
+        self._uniforms = np.asarray(arrays["uniforms"], dtype=np.float64).tolist()
+        self._next_uniform = int(meta["next_uniform"])
+        self._set_episode_state(meta["episode_state"])
+        streak, streak_design = meta["streak"]
+        self._streak = int(streak)
+        self._streak_design = None if streak_design is None else tuple(streak_design)
+        design, episode = meta["converged"]
+        self.converged_design = None if design is None else Design(tuple(design))
+        self.converged_episode = episode
+        last = meta.get("last_episode")
+        self.last_episode = None if last is None else EpisodeInfo(**last)
+
+    def _set_params(self, params: Mapping[str, Any]) -> None:
+        """Restore subclass parameters from :meth:`_params`."""
+
+    def save(self, path: str) -> str:
+        """Write the whole team state to ``path`` (an ``.npz`` holding the arrays and a JSON
+        document); returns the path written."""
+        from agents.checkpoint import save_checkpoint
+
+        return save_checkpoint(path, self)
+
+    def load(self, path: str) -> None:
+        """Restore the state written by :meth:`save` into this team."""
+        from agents.checkpoint import load_checkpoint
+
+        load_checkpoint(path, self)

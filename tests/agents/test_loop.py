@@ -1,0 +1,156 @@
+"""The team through the AEC env: training loop, presets, coverage, checkpoints and resume."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from fixtures import FixtureEvaluator
+
+import cnn_design_env
+from agents import (
+    Constant,
+    ExponentialDecay,
+    IndependentQAgents,
+    SharedQAgents,
+    load_checkpoint,
+    progress,
+    train,
+)
+from cnn_design_env.space import Design, get_space, list_spaces
+
+
+def make_env(space, **kwargs):
+    return cnn_design_env.env(space, evaluator=FixtureEvaluator(space, **kwargs))
+
+
+@pytest.mark.parametrize("name", list_spaces())
+def test_team_runs_on_every_preset(name):
+    space = get_space(name)
+    env = make_env(space)
+    team = SharedQAgents(space, seed=0, exploration_episodes=8)
+    result = train(env, team, episodes=16, seed=0)
+    assert [r.phase for r in result.history] == ["exploration"] * 8 + ["exploitation"] * 8
+    for record in result.history:
+        space.validate(record.design)
+        assert record.metrics["accuracy"] > 0
+    assert result.best.reward == max(r.reward for r in result.history)
+    assert team.tables.visits.sum() == len(team.tables.edges) * len(
+        {r.design for r in result.history})
+
+
+def test_history_fields_and_callbacks():
+    space = get_space("vgg_mini")
+    seen = []
+    team = SharedQAgents(space, seed=0, exploration_episodes=5)
+    result = train(make_env(space), team, episodes=9, seed=0, callbacks=[seen.append])
+    assert seen == result.history
+    first, last = result.history[0], result.history[-1]
+    assert (first.episode, first.phase, first.epsilon, first.alpha) == (0, "exploration", 1.0,
+                                                                         0.95)
+    assert last.phase == "exploitation" and last.alpha == pytest.approx(0.95 * 0.999 ** 6)
+    assert last.epsilon == pytest.approx(0.99 ** 6)
+    assert all(r.explored for r in result.history[:5])
+    assert isinstance(result.best_design, Design) and len(result.rewards) == 9
+
+
+def test_progress_prints_every_n_episodes(capsys):
+    space = get_space("vgg_mini")
+    train(make_env(space), SharedQAgents(space, seed=0), episodes=6, callbacks=[progress(3)])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in lines] == ["3", "6"]
+
+
+def test_exploration_leaves_no_unvisited_cell_on_vgg_mini():
+    space = get_space("vgg_mini")
+    team = SharedQAgents(space, seed=0)
+    bound = team.exploration_episodes
+    env = make_env(space)
+    taken = None
+    for episode in range(3 * bound):
+        train(env, team, episodes=1, seed=episode)
+        if team.tables.unvisited == 0:
+            taken = episode + 1
+            break
+    sizes = space.action_sizes
+    print(f"\nvgg_mini exploration: every one of {team.tables.cells} cells visited after "
+          f"{taken} episodes; bound max |A_i|*|A_i+1| = {bound} "
+          f"({' '.join(f'{sizes[i]}x{sizes[i + 1]}' for i in range(len(sizes) - 1))})")
+    assert taken is not None and taken <= bound
+
+
+def test_seeded_runs_through_the_env_are_identical():
+    space = get_space("unet_mini")
+
+    def run(seed):
+        team = SharedQAgents(space, seed=seed, exploration_episodes=20)
+        result = train(make_env(space, noise=0.05), team, episodes=40, seed=seed)
+        return [(r.design, r.reward) for r in result.history], team.tables.q.copy()
+
+    (h1, q1), (h2, q2) = run(5), run(5)
+    assert h1 == h2
+    np.testing.assert_array_equal(q1, q2)
+    assert run(6)[0] != h1
+
+
+@pytest.mark.parametrize("team_class", [SharedQAgents, IndependentQAgents])
+def test_resumed_run_continues_identically(tmp_path, team_class):
+    space = get_space("inception_mini")
+    kwargs = {"exploration_episodes": 15, "epsilon": ExponentialDecay(1.0, 0.9),
+              "coin": "agent"}
+    full = train(make_env(space, noise=0.05), team_class(space, seed=1, **kwargs),
+                 episodes=40, seed=7)
+    path = tmp_path / "run.npz"
+    first = train(make_env(space, noise=0.05), team_class(space, seed=1, **kwargs),
+                  episodes=23, seed=7, checkpoint=path, checkpoint_every=5)
+    assert len(first.history) == 23
+    # A new process: a team built with other settings and a fresh env; everything is restored.
+    team = team_class(space, seed=99)
+    resumed = train(make_env(space, noise=0.05), team, episodes=40, seed=7, checkpoint=path,
+                    resume=True)
+    assert resumed.history == full.history
+    assert team.exploration_episodes == 15 and team.coin == "agent"
+    extra = load_checkpoint(path, team_class(space, seed=0))
+    assert len(extra["history"]) == 40
+
+
+def test_checkpoint_round_trip_mid_episode(tmp_path, observe):
+    space = get_space("vgg_mini")
+    team = SharedQAgents(space, seed=4, exploration_episodes=3, epsilon=Constant(0.5))
+    train(make_env(space), team, episodes=10, seed=0)
+    a = team.act("conv1", observe(space, {}, "conv1"))            # an episode in progress
+    path = team.save(str(tmp_path / "team.npz"))
+    other = SharedQAgents(space, seed=0)
+    other.load(path)
+    arrays, meta = team.state_dict()
+    arrays2, meta2 = other.state_dict()
+    assert json.dumps(meta, sort_keys=True) == json.dumps(meta2, sort_keys=True)
+    for key in arrays:
+        np.testing.assert_array_equal(arrays[key], arrays2[key])
+    partial = {"conv1": a}
+    for name in space.agents[1:]:
+        action = team.act(name, observe(space, partial, name))
+        assert other.act(name, observe(space, partial, name)) == action
+        partial[name] = action
+
+
+def test_checkpoint_refuses_another_space(tmp_path):
+    team = SharedQAgents(get_space("vgg_mini"), seed=0)
+    path = team.save(str(tmp_path / "team.npz"))
+    with pytest.raises(ValueError, match="does not fit space 'unet_mini'"):
+        SharedQAgents(get_space("unet_mini"), seed=0).load(path)
+    with pytest.raises(ValueError, match="cannot be loaded into a IndependentQAgents"):
+        IndependentQAgents(get_space("vgg_mini"), seed=0).load(path)
+
+
+def test_stop_on_convergence_and_failed_evaluations():
+    space = get_space("vgg_mini")
+    env = make_env(space, terminate=lambda d: d.actions[2] == 1)
+    team = SharedQAgents(space, seed=0, exploration_episodes=150, convergence_window=5)
+    result = train(env, team, episodes=1000, seed=0, stop_on_convergence=True)
+    assert result.converged_design is not None and len(result.history) < 1000
+    assert result.history[-1].design == result.converged_design.actions
+    assert any(r.reward == -1.0 for r in result.history)            # terminated episodes: penalty
+    assert all(not math.isnan(r.reward) for r in result.history)
