@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from cnn_design_env.evaluators.base import Evaluator, Metrics, safe_evaluate
+from cnn_design_env.evaluators.resolve import resolve_evaluator
 from cnn_design_env.reward import PaperReward, Reward
 from cnn_design_env.space import Design, SearchSpace, get_space, list_spaces
 
@@ -221,6 +222,7 @@ def bind(space: str | SearchSpace, evaluator: Evaluator | None, reward: Reward |
         ValueError: If the name is not a preset, or the evaluator is bound to a different space
             (other name, agents or action-set sizes).
     """
+    evaluator = resolve_evaluator(evaluator, space)
     if evaluator is None:
         raise TypeError("an evaluator is required: pass evaluator=<object with "
                         "evaluate(design, *, seed) -> Metrics>, e.g. a TrainingEvaluator")

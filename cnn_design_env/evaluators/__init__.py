@@ -7,6 +7,7 @@ from cnn_design_env.evaluators.base import (
     safe_evaluate,
 )
 from cnn_design_env.evaluators.cache import CachedEvaluator
+from cnn_design_env.evaluators.tabular import TabularEvaluator
 
 
 def __getattr__(name: str):
@@ -17,5 +18,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["NUMERIC_FIELDS", "CachedEvaluator", "Evaluator", "Metrics", "TrainingEvaluator",
+__all__ = ["NUMERIC_FIELDS", "CachedEvaluator", "Evaluator", "Metrics", "TabularEvaluator",
+           "TrainingEvaluator",
            "safe_evaluate"]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from cnn_design_env.space import layers as L
 from cnn_design_env.space.graph import SearchSpace
 from cnn_design_env.space.layers import Layer
+from cnn_design_env.space.tables import table_chain, table_inception
 
 # Table III of the paper.
 VGG16_CONV = {"kernels": (16, 32, 64, 128, 256), "kernel_size": (3, 5), "stride": (1, 2)}
@@ -261,6 +262,8 @@ PRESETS: dict[str, Callable[..., SearchSpace]] = {
     "vgg_mini": vgg_mini,
     "inception_mini": inception_mini,
     "unet_mini": unet_mini,
+    "table_chain": table_chain,
+    "table_inception": table_inception,
 }
 """Preset name -> function building it (lazily)."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 
 import pytest
 
@@ -66,12 +65,14 @@ def test_argument_errors(tmp_path, capsys, overrides, message):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("cnn_design_env.evaluators.tabular") is not None,
-                    reason="the tabular evaluator exists now")
-def test_tabular_evaluator_not_available_yet(tmp_path, capsys):
-    assert cli.main(_args(tmp_path, **{"--evaluator": "tabular"})) == 2
-    err = capsys.readouterr().err
-    assert "evaluator 'tabular' is not available" in err and "available evaluators: train" in err
+def test_benchmark_on_the_tabular_evaluator(tmp_path):
+    out = tmp_path / "bench"
+    argv = ["benchmark", "--space", "table_chain", "--evaluator", "tabular",
+            "--methods", "random,marl", "--seeds", "2", "--budget", "20", "--out", str(out)]
+    assert cli.main(argv) == 0
+    table = (out / "summary.md").read_text()
+    assert "random" in table and "marl" in table
+    assert all((out / f).stat().st_size > 0 for f in ("summary.csv", "histories.csv"))
 
 
 def test_missing_required_arguments_exit_2(capsys):
