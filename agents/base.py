@@ -16,6 +16,7 @@ agents of the shared team, use one coin).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
@@ -26,13 +27,18 @@ from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule, schedule_from
 from cnn_design_env.evaluators.base import Metrics
 from cnn_design_env.space import Design, SearchSpace
 
-__all__ = ["COINS", "EXPLOITATION", "EXPLORATION", "EpisodeInfo", "TabularTeam"]
+__all__ = ["COINS", "EXPLOITATION", "EXPLORATION", "EpisodeInfo", "TabularTeam",
+           "UndecidedPredecessorError"]
 
 UNIFORM_BLOCK = 1024
 """Uniforms drawn from the generator at a time."""
 EXPLORATION = "exploration"
 EXPLOITATION = "exploitation"
 COINS = ("episode", "agent")
+
+
+class UndecidedPredecessorError(ValueError):
+    """An agent was asked to act before a predecessor it reads had decided."""
 
 
 @dataclass(frozen=True)
@@ -96,9 +102,19 @@ class TabularTeam:
         self._rng = np.random.default_rng(seed)
         self._uniforms: list[float] = []
         self._next_uniform = 0
+        self._base = 0
+        self._blocks: list[tuple[int, list[float]]] = [(0, self._uniforms)]
+        self._ahead: list[list[float]] = []
         self._index = dict(space.agent_index)
         self._names = space.agents
         self._n = space.num_agents
+        self._deps: list[tuple[int, ...]] = [()] * self._n
+        self._versioned: Any = self          # what has the ``version`` the plans depend on
+        self._plan_version = -1
+        self._plan_start = 0
+        self._actions: list[int] = []
+        self._expect: list[int] = []
+        self._positions: list[int] = []
         self._sizes = np.array(space.action_sizes, dtype=np.int64)
         self.episodes = 0
         self._seen: dict[tuple[int, ...], None] = {}
@@ -161,7 +177,13 @@ class TabularTeam:
         """The action of ``agent`` given the env's observation (dict or bare vector).
 
         The first agent acting starts a new episode (coin, joint plan), so a reset mid-episode is
-        harmless.
+        harmless. The team plans the rest of the episode when an agent acts off its plan (the
+        first agent, an earlier action it did not choose, a table changed in between) and then
+        serves each next agent from the plan after checking that the observation holds the
+        planned actions of the agents it reads. The plan draws the same random numbers in the
+        same order as acting agent by agent would, and what it drew for agents that were not
+        served is given back to the generator's stream (see :meth:`_rewind`), so the choices are
+        those of acting agent by agent whatever the driver does.
 
         Raises:
             ValueError: On an unknown agent, an observation of the wrong length or for another
@@ -175,14 +197,79 @@ class TabularTeam:
             raise ValueError(f"agent {agent!r} (index {i}) got an observation of length "
                              f"{len(obs)} with acting index {obs[-1] if len(obs) else None}; "
                              f"expected length {self._n + 1} and acting index {i}")
+        if i == self._cursor and i < self._plan_end and \
+                self._plan_version == self._versioned.version:
+            expect = self._expect
+            for j in self._deps[i]:
+                if obs[j] != expect[j]:
+                    break
+            else:
+                self._cursor = i + 1
+                return self._actions[i]
+        return self._replan(i, obs)
+
+    def _replan(self, i: int, obs: np.ndarray) -> int:
+        """Plan agents ``i, i + 1, ...`` from the observation and serve agent ``i``."""
+        self._rewind()
         if i == 0 or self._ep_coin is None:
             self._begin_episode()
-        if self.coin == "episode" or i < self.pair or self._ep_epsilon >= 1.0:
-            explore = self._ep_coin
-        else:
-            explore = self._uniform() < self._ep_epsilon
-            self._ep_explored = self._ep_explored or explore
-        return self._choose(i, obs, explore)
+        self._blocks = [(self._base, self._uniforms)]
+        expect = obs[:-1].tolist() if isinstance(obs, np.ndarray) else [int(v) for v in obs[:-1]]
+        self._plan_start = i
+        self._plan_from(i, expect)
+        self._plan_version = self._versioned.version
+        self._cursor = i + 1
+        return self._actions[i]
+
+    def _plan_from(self, start: int, expect: list[int]) -> None:
+        """Choose the actions of agents ``start, start + 1, ...`` in order, as if each acted with
+        ``expect`` (``action + 1`` per agent, 0 = undecided) holding its predecessors' actions.
+
+        Sets ``_actions``, ``_expect`` (``expect`` completed with the plan), ``_positions``
+        (the stream position after each agent), ``_plan_end`` (where planning stopped: an agent
+        whose predecessor is undecided and not planned) and ``_first_explore`` (the first agent
+        whose own coin chose a random action). This generic version calls :meth:`_choose`.
+        """
+        n = self._n
+        actions, positions = [-1] * n, [0] * n
+        per_agent = self.coin == "agent" and self._ep_epsilon < 1.0
+        coin, epsilon, pair = self._ep_coin, self._ep_epsilon, self.pair
+        first_explore, end = n, n
+        for i in range(start, n):
+            explore = coin
+            if per_agent and i >= pair:
+                explore = self._uniform() < epsilon
+                if explore and first_explore == n:
+                    first_explore = i
+            try:
+                a = self._choose(i, expect, explore)
+            except UndecidedPredecessorError:
+                if i == start:
+                    raise
+                end = i
+                break
+            actions[i] = a
+            expect[i] = a + 1
+            positions[i] = self._base + self._next_uniform
+        self._set_plan(actions, expect, positions, end, first_explore)
+
+    def _set_plan(self, actions: list[int], expect: list[int], positions: list[int], end: int,
+                  first_explore: int) -> None:
+        self._actions, self._expect, self._positions = actions, expect, positions
+        self._plan_end, self._first_explore = end, first_explore
+
+    def _rewind(self) -> None:
+        """End the plan in progress: give back to the stream what it drew for agents that were
+        not served, and keep the random-action flag of those that were."""
+        c = self._cursor
+        if c < 0:
+            return
+        self._cursor = -1
+        if self._first_explore < c:
+            self._ep_explored = True
+        target = self._positions[c - 1]
+        if target != self._base + self._next_uniform:
+            self._seek(target)
 
     def _begin_episode(self) -> None:
         self._clear_episode()
@@ -197,29 +284,71 @@ class TabularTeam:
         self._ep_coin: bool | None = None
         self._ep_epsilon = 1.0
         self._ep_explored = False
+        self._cursor = -1
+        self._plan_end = 0
+        self._first_explore = self._n
 
+    def _explored(self) -> bool:
+        """Whether a served agent took a random action in the episode in progress."""
+        return self._ep_explored or (0 <= self._first_explore < self._cursor)
+
+    # -------------------------------------------------------------- stream
     def _uniform(self) -> float:
         """The next uniform in ``[0, 1)`` of the team's generator, drawn in blocks (a NumPy call
         per draw would cost more than the rest of a decision)."""
         k = self._next_uniform
         if k >= len(self._uniforms):
-            self._uniforms = self._rng.random(UNIFORM_BLOCK).tolist()
+            self._refill()
             k = 0
         self._next_uniform = k + 1
         return self._uniforms[k]
+
+    def _refill(self) -> None:
+        # Blocks given back by a rewind come first; ``_blocks`` lists the blocks entered since
+        # the plan in progress started (``_base`` is the absolute index of a block's first value).
+        self._base += len(self._uniforms)
+        self._uniforms = self._ahead.pop(0) if self._ahead else self._rng.random(
+            UNIFORM_BLOCK).tolist()
+        self._next_uniform = 0
+        self._blocks.append((self._base, self._uniforms))
+
+    def _stream_at(self, target: int) -> tuple[int, list[float], int, list[list[float]]]:
+        """``(base, block, index, ahead)`` of the stream rewound to absolute position ``target``
+        (within the plan in progress)."""
+        blocks = self._blocks
+        k = len(blocks) - 1
+        while k > 0 and blocks[k][0] > target:
+            k -= 1
+        base, block = blocks[k]
+        return base, block, target - base, [b for _, b in blocks[k + 1:]] + self._ahead
+
+    def _seek(self, target: int) -> None:
+        self._base, self._uniforms, self._next_uniform, self._ahead = self._stream_at(target)
+        self._blocks = [(self._base, self._uniforms)]
+
+    def _stream_state(self) -> tuple[list[float], int, list[list[float]]]:
+        """The stream as acting agent by agent would have left it: ``(block, index, ahead)``."""
+        c = self._cursor
+        if c >= 0:
+            target = self._positions[c - 1]
+            if target != self._base + self._next_uniform:
+                _, block, k, ahead = self._stream_at(target)
+                return block, k, ahead
+        return self._uniforms, self._next_uniform, self._ahead
 
     def _pick(self, n: int) -> int:
         """A uniform integer in ``[0, n)``."""
         return int(self._uniform() * n)
 
-    def _pred_action(self, obs: np.ndarray, j: int, i: int) -> int:
+    def _pred_action(self, obs: Sequence[int] | np.ndarray, j: int, i: int) -> int:
         a = int(obs[j]) - 1
         if a < 0:
-            raise ValueError(f"agent {self._names[i]!r} acts before its predecessor "
-                             f"{self._names[j]!r} has decided (observation entry {j} is 0)")
+            raise UndecidedPredecessorError(
+                f"agent {self._names[i]!r} acts before its predecessor {self._names[j]!r} has "
+                f"decided (observation entry {j} is 0)")
         return a
 
-    def _choose(self, i: int, obs: np.ndarray, explore: bool) -> int:
+    def _choose(self, i: int, obs: Sequence[int] | np.ndarray, explore: bool) -> int:
         raise NotImplementedError
 
     def greedy_design(self) -> Design:
@@ -227,16 +356,10 @@ class TabularTeam:
 
         Uses no randomness and leaves the team's episode state untouched.
         """
-        saved = self._episode_state()
-        self._clear_episode()
-        obs = np.zeros(self._n + 1, dtype=np.int64)
-        try:
-            for i in range(self._n):
-                obs[-1] = i
-                obs[i] = self._choose(i, obs, False) + 1
-        finally:
-            self._set_episode_state(saved)
-        return Design(tuple(int(v) - 1 for v in obs[:-1]))
+        obs = [0] * self._n
+        for i in range(self._n):
+            obs[i] = self._choose(i, obs, False) + 1
+        return Design(tuple(v - 1 for v in obs))
 
     # --------------------------------------------------------------- learn
     def learn(self, design: Design | Sequence[int], reward: float,
@@ -252,18 +375,25 @@ class TabularTeam:
             ValueError: If the design does not fit the space or the reward is not finite.
         """
         key = tuple(design.actions if isinstance(design, Design) else (int(a) for a in design))
-        actions = np.array(key, dtype=np.int64)
-        if actions.shape != (self._n,) or (actions < 0).any() or (actions >= self._sizes).any():
-            raise ValueError(f"design {key} does not fit space {self.space.name!r}: expected "
-                             f"{self._n} actions below {self._sizes.tolist()}")
+        actions = None
+        if not (self._cursor == self._n and self._plan_end == self._n and len(key) == self._n
+                and self._plan_start == 0 and list(key) == self._actions):
+            # Not the plan the team just served in full (whose actions fit by construction).
+            actions = np.array(key, dtype=np.int64)
+            if actions.shape != (self._n,) or (actions < 0).any() or \
+                    (actions >= self._sizes).any():
+                raise ValueError(f"design {key} does not fit space {self.space.name!r}: "
+                                 f"expected {self._n} actions below {self._sizes.tolist()}")
         reward = float(reward)
-        if not np.isfinite(reward):
+        if not math.isfinite(reward):
             raise ValueError(f"reward must be finite, got {reward!r}")
         phase, alpha = self.phase, self.alpha
         epsilon = 1.0 if phase == EXPLORATION else self.epsilon
-        explored = True if self._ep_coin is None else self._ep_explored
+        explored = True if self._ep_coin is None else self._explored()
         updated = key not in self._seen
         if updated:
+            if actions is None:
+                actions = np.array(key, dtype=np.int64)
             self._update(actions, reward, alpha)
             self._seen[key] = None
         if phase == EXPLOITATION and not explored:
@@ -273,6 +403,7 @@ class TabularTeam:
                 self.converged_design, self.converged_episode = Design(key), self.episodes
         self.last_episode = EpisodeInfo(self.episodes, phase, epsilon, alpha, explored, updated)
         self.episodes += 1
+        self._rewind()
         self._clear_episode()
 
     def _update(self, actions: np.ndarray, reward: float, alpha: float) -> None:
@@ -280,12 +411,13 @@ class TabularTeam:
 
     # --------------------------------------------------------------- state
     def _episode_state(self) -> dict[str, Any]:
-        return {"coin": self._ep_coin, "epsilon": self._ep_epsilon, "explored": self._ep_explored}
+        return {"coin": self._ep_coin, "epsilon": self._ep_epsilon, "explored": self._explored()}
 
     def _set_episode_state(self, state: Mapping[str, Any]) -> None:
         self._ep_coin = state["coin"]
         self._ep_epsilon = float(state["epsilon"])
         self._ep_explored = bool(state["explored"])
+        self._cursor = -1
 
     def _params(self) -> dict[str, Any]:
         return {"seed": self.seed, "exploration_episodes": self._exploration_episodes,
@@ -301,17 +433,20 @@ class TabularTeam:
     def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """The whole team state: ``(arrays, meta)``; ``meta`` is JSON-serialisable.
 
-        Arrays: the tables, visit counts and experienced designs. Meta: parameters, schedules,
-        episode counter, convergence bookkeeping, the generator's ``bit_generator.state`` and the
-        state of an episode in progress.
+        Arrays: the tables, visit counts, experienced designs and the generator's buffered
+        uniforms (the current block and any blocks given back by a plan). Meta: parameters,
+        schedules, episode counter, convergence bookkeeping, the generator's
+        ``bit_generator.state`` and the state of an episode in progress (as acting agent by agent
+        would have left it: a plan is not saved, it is made again on resume).
         """
         seen = np.array(list(self._seen), dtype=np.int64).reshape(len(self._seen), self._n)
+        block, next_uniform, ahead = self._stream_state()
         meta = {
             "class": type(self).__name__, "space": self.space.name,
             "action_sizes": self._sizes.tolist(),
             "edges": [list(e) for e in self.space.agent_edges],
             "params": self._params(), "episodes": self.episodes,
-            "rng": self._rng.bit_generator.state, "next_uniform": self._next_uniform,
+            "rng": self._rng.bit_generator.state, "next_uniform": next_uniform,
             "episode_state": self._episode_state(),
             "streak": [self._streak, None if self._streak_design is None
                        else list(self._streak_design)],
@@ -319,8 +454,9 @@ class TabularTeam:
                           else list(self.converged_design.actions), self.converged_episode],
             "last_episode": None if self.last_episode is None else asdict(self.last_episode),
         }
-        uniforms = np.array(self._uniforms, dtype=np.float64)
-        return {**self._arrays(), "seen": seen, "uniforms": uniforms}, meta
+        uniforms = np.array(block, dtype=np.float64)
+        ahead = np.array(ahead, dtype=np.float64).reshape(len(ahead), UNIFORM_BLOCK)
+        return {**self._arrays(), "seen": seen, "uniforms": uniforms, "ahead": ahead}, meta
 
     def load_state_dict(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         """Restore a :meth:`state_dict` (parameters included).
@@ -350,6 +486,10 @@ class TabularTeam:
         self._rng.bit_generator.state = meta["rng"]
         self._uniforms = np.asarray(arrays["uniforms"], dtype=np.float64).tolist()
         self._next_uniform = int(meta["next_uniform"])
+        ahead = arrays["ahead"] if "ahead" in arrays else np.zeros((0, UNIFORM_BLOCK))
+        self._ahead = np.asarray(ahead, dtype=np.float64).tolist()
+        self._base = 0
+        self._blocks = [(0, self._uniforms)]
         self._set_episode_state(meta["episode_state"])
         streak, streak_design = meta["streak"]
         self._streak = int(streak)

@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,10 @@ class IndependentQAgents(TabularTeam):
         coin: ``"episode"`` or ``"agent"``.
         convergence_window: ``K`` identical consecutive exploiting episodes mean convergence.
         dtype: Floating dtype of the Q-values.
+
+    Attributes:
+        version: Incremented by every change made through the team (updates, loads,
+            :meth:`touch`); code that writes ``q`` or ``visits`` directly calls :meth:`touch`.
     """
 
     def __init__(self, space: SearchSpace, *, seed: int,
@@ -58,6 +62,7 @@ class IndependentQAgents(TabularTeam):
         self.visits = np.zeros(int(sizes.sum()), dtype=np.int32)
         self._q_views = [self.q[o:o + n] for o, n in zip(self._off, sizes, strict=True)]
         self._visit_views = [self.visits[o:o + n] for o, n in zip(self._off, sizes, strict=True)]
+        self.version = 0
         super().__init__(space, seed=seed, exploration_episodes=exploration_episodes,
                          alpha=alpha, epsilon=epsilon, coin=coin,
                          convergence_window=convergence_window)
@@ -79,7 +84,7 @@ class IndependentQAgents(TabularTeam):
         """Bytes of the Q-values."""
         return int(self.q.nbytes)
 
-    def _choose(self, i: int, obs: np.ndarray, explore: bool) -> int:
+    def _choose(self, i: int, obs: Sequence[int] | np.ndarray, explore: bool) -> int:
         if not explore:
             return int(self._q_views[i].argmax())
         free = np.flatnonzero(self._visit_views[i] == 0)
@@ -91,6 +96,7 @@ class IndependentQAgents(TabularTeam):
         cells = self._off + actions
         self.q[cells] = (1.0 - alpha) * self.q[cells] + alpha * reward
         self.visits[cells] += 1
+        self.version += 1
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"q": self.q.copy(), "visits": self.visits.copy()}
@@ -98,6 +104,12 @@ class IndependentQAgents(TabularTeam):
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         self.q[:] = np.asarray(arrays["q"])
         self.visits[:] = np.asarray(arrays["visits"])
+        self.touch()
+
+    def touch(self) -> None:
+        """Declare that ``q`` or ``visits`` was written directly (a plan in progress is made
+        again at the next ``act``)."""
+        self.version += 1
 
     def _params(self) -> dict[str, Any]:
         return {**super()._params(), "dtype": self.q.dtype.name}

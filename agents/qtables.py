@@ -18,7 +18,8 @@ thing when no reward is exactly 0 and stays right when one is.
 Storage: all tables live in one flat ``q`` array and one flat ``visits`` array, laid out by
 (source, target) agent index so an agent's outgoing tables are contiguous; ``q_table(u, v)`` and
 ``visit_table(u, v)`` are 2-D views into them. :meth:`QTables.update` is vectorised over every
-edge with index arrays built once.
+edge with index arrays built once; its look-ahead reads per-row maxima and unvisited counts kept
+up to date with the tables, so an update costs O(edges), not O(cells of the rows it reads).
 
 Example:
     >>> from cnn_design_env.space import get_space
@@ -80,10 +81,15 @@ class QTables:
         free_masks: The unvisited cells of every row of every table as a Python ``int`` bit mask
             (bit ``c`` set = column ``c`` unvisited), derived from ``visits``; what the random
             actions of Algorithm 1 draw from without a NumPy call.
-        out_free: Per agent, the number of unvisited cells over its outgoing tables.
+        out_free: Per agent, the number of unvisited cells over its outgoing tables (int64).
+        row_max: Per row of every table (rows numbered table after table, in layout order), the
+            largest Q-value; :meth:`update`'s look-ahead reads it.
+        row_free: Per row, the number of unvisited cells.
         version: Incremented by every change made through this class (:meth:`update`,
-            :meth:`reset`, :meth:`touch`); a team caches its greedy design per version, so code
-            that writes ``q`` directly must call :meth:`touch` afterwards.
+            :meth:`reset`, :meth:`touch`); a team caches its greedy design and its episode plan
+            per version, and ``row_max``, ``row_free``, ``free_masks`` and ``out_free`` are kept
+            up to date by :meth:`update` only, so code that writes ``q`` or ``visits`` directly
+            must call :meth:`touch` afterwards.
     """
 
     def __init__(self, space: SearchSpace, *, dtype: np.dtype | type = np.float64) -> None:
@@ -105,8 +111,9 @@ class QTables:
         self.visits = np.zeros(int(cells.sum()), dtype=np.int32)
         self._row_off = np.concatenate(([0], np.cumsum(self._rows)[:-1])).astype(np.int64)
         self.free_masks: list[int] = []
-        self.out_free: list[int] = [0] * space.num_agents
+        self.out_free = np.zeros(space.num_agents, dtype=np.int64)
         self.version = 0
+        self._build_update_index()
         self.touch()
         self._q_views = {e: self._view(self.q, k) for e, k in self._slot.items()}
         self._visit_views = {e: self._view(self.visits, k) for e, k in self._slot.items()}
@@ -115,7 +122,6 @@ class QTables:
                               space_edges_out_of(self.edges, name))
             for i, name in enumerate(space.agents)
         }
-        self._build_update_index()
 
     def _view(self, flat: np.ndarray, k: int) -> np.ndarray:
         start = int(self._off[k])
@@ -123,19 +129,25 @@ class QTables:
         return flat[start:start + rows * cols].reshape(rows, cols)
 
     def _build_update_index(self) -> None:
-        # Look-ahead rows of Algorithm 2: for every edge (v, w) the row a_v of its table, gathered
-        # as one vector (row_start + local) and reduced per source agent v (segments contiguous
-        # because the layout is sorted by source).
-        n = self.space.num_agents
-        self._local = np.concatenate([np.arange(c) for c in self._cols]) if len(self._cols) \
-            else np.zeros(0, dtype=np.int64)
+        # Global rows: row r of table k is row ``_row_off[k] + r``; rows are contiguous in the
+        # flat arrays (``_row_cell``: flat index of a row's first cell, ``_row_len``: its length).
+        # The look-ahead of Algorithm 2 reads, for every source agent v, the rows a_v of its
+        # outgoing tables: the rows ``_row_off + a[_src]`` of one contiguous segment of edges
+        # (the layout is sorted by source), reduced with ``reduceat`` over ``_bounds``; the last
+        # segment is a sink (no outgoing table: never bootstraps) for agents without one, which
+        # ``_dst_seg`` maps every edge's target agent to.
+        n, e = self.space.num_agents, len(self._layout)
+        self._row_len = np.repeat(self._cols, self._rows)
+        self._row_cell = np.concatenate(([0], np.cumsum(self._row_len)[:-1])).astype(np.int64)
         sources = np.unique(self._src)
-        first = np.searchsorted(self._src, sources)
-        row_pos = np.concatenate(([0], np.cumsum(self._cols)[:-1])).astype(np.int64)
-        self._seg_start = row_pos[first]
-        self._has_out = np.zeros(n, dtype=bool)
-        self._has_out[sources] = True
-        self._sources = sources
+        segment = np.full(n, len(sources), dtype=np.int64)
+        segment[sources] = np.arange(len(sources))
+        self._bounds = np.append(np.searchsorted(self._src, sources), e).astype(np.int64)
+        self._dst_seg = segment[self._dst]
+        self._buf_max = np.zeros(e + 1, dtype=np.float64)       # [e]: the sink, never full
+        self._buf_free = np.ones(e + 1, dtype=np.int64)
+        self.row_max = np.zeros(len(self._row_len), dtype=np.float64)
+        self.row_free = np.zeros(len(self._row_len), dtype=np.int64)
 
     # ----------------------------------------------------------------- access
     def q_table(self, u: str, v: str) -> np.ndarray:
@@ -230,31 +242,51 @@ class QTables:
             gamma: Discount of the look-ahead.
             additive: Use the paper's ``Q += alpha * R`` where there is no look-ahead.
         """
-        q, visits = self.q, self.visits
         a = np.asarray(actions, dtype=np.int64)
-        row_start = self._off + a[self._src] * self._cols
-        cells = row_start + a[self._dst]
-        bootstrap = np.zeros(len(a), dtype=bool)
-        best_next = np.zeros(len(a), dtype=np.float64)
-        if len(self._sources):
-            idx = np.repeat(row_start, self._cols) + self._local
-            best_next[self._sources] = np.maximum.reduceat(q[idx], self._seg_start)
-            bootstrap[self._sources] = np.minimum.reduceat(visits[idx], self._seg_start) > 0
+        e = len(self._layout)
+        if not e:
+            self.version += 1
+            return
+        q, visits, row_max = self.q, self.visits, self.row_max
+        src_a, dst_a = a[self._src], a[self._dst]
+        rows = self._row_off + src_a                  # the updated row of every table
+        cells = self._row_cell[rows] + dst_a
+        # Look-ahead from the row statistics (the tables before this episode): per source agent
+        # the max over its rows and whether every cell of them was visited.
+        np.take(row_max, rows, out=self._buf_max[:e])
+        np.take(self.row_free, rows, out=self._buf_free[:e])
+        best_next = np.maximum.reduceat(self._buf_max, self._bounds)[self._dst_seg]
+        boot = np.maximum.reduceat(self._buf_free, self._bounds)[self._dst_seg] == 0
         old = q[cells]
-        boot = bootstrap[self._dst]
-        keep = 1.0 if additive else 1.0 - alpha
-        q[cells] = np.where(boot, (1.0 - alpha) * old + alpha * (reward + gamma * best_next[
-            self._dst]), keep * old + alpha * reward)
-        fresh = np.flatnonzero(visits[cells] == 0)
+        plain = old + alpha * reward if additive else (1.0 - alpha) * old + alpha * reward
+        q[cells] = np.where(boot, (1.0 - alpha) * old + alpha * (reward + gamma * best_next),
+                            plain)
+        new = q[cells]
+        seen = visits[cells]
+        visits[cells] = seen + 1
+        # Row maxima: the new value if it is larger; a row whose maximum cell went down is
+        # recomputed.
+        top = row_max[rows]
+        row_max[rows] = np.maximum(top, new)
+        dropped = (new < top) & (old == top)
+        if dropped.any():
+            self._recompute_max(rows[dropped])
+        fresh = np.flatnonzero(seen == 0)
         if fresh.size:
-            masks, out_free = self.free_masks, self.out_free
-            for row, col, src in zip((self._row_off[fresh] + a[self._src[fresh]]).tolist(),
-                                     a[self._dst[fresh]].tolist(), self._src[fresh].tolist(),
-                                     strict=True):
+            fresh_rows = rows[fresh]
+            self.row_free[fresh_rows] -= 1
+            self.out_free -= np.bincount(self._src[fresh], minlength=len(self.out_free))
+            masks = self.free_masks
+            for row, col in zip(fresh_rows.tolist(), dst_a[fresh].tolist(), strict=True):
                 masks[row] &= ~(1 << col)
-                out_free[src] -= 1
-        visits[cells] += 1
         self.version += 1
+
+    def _recompute_max(self, rows: np.ndarray) -> None:
+        """``row_max`` of the global ``rows`` from ``q``."""
+        lengths = self._row_len[rows]
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        cells = np.repeat(self._row_cell[rows] - starts, lengths) + np.arange(int(lengths.sum()))
+        self.row_max[rows] = np.maximum.reduceat(self.q[cells], starts)
 
     def reset(self) -> None:
         """Zero every Q-value and visit count."""
@@ -266,13 +298,17 @@ class QTables:
         """Declare that ``q`` or ``visits`` was written directly: recomputes :attr:`free_masks`
         and :attr:`out_free` and invalidates cached choices."""
         masks: list[int] = []
-        out_free = [0] * self.space.num_agents
+        out_free = np.zeros(self.space.num_agents, dtype=np.int64)
         for k, src in enumerate(self._src.tolist()):
             table = self._view(self.visits, k) == 0
             bits = np.packbits(table, axis=1, bitorder="little")
             masks.extend(int.from_bytes(row.tobytes(), "little") for row in bits)
             out_free[src] += int(table.sum())
         self.free_masks, self.out_free = masks, out_free
+        if len(self._row_cell):
+            self.row_max[:] = np.maximum.reduceat(self.q, self._row_cell)
+            self.row_free[:] = np.add.reduceat((self.visits == 0).astype(np.int64),
+                                               self._row_cell)
         self.version += 1
 
 

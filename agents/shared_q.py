@@ -38,9 +38,13 @@ of the second phase (and alpha after about 100). Three options, ``coin="agent"``
 ``epsilon=ExponentialDecay(1.0, 0.99)`` and ``additive=False``, make it clearly better than
 random search there.
 
-Speed: an agent's random action is drawn from a Python ``int`` bit mask of its row's unvisited
-cells (:attr:`~agents.qtables.QTables.free_masks`) and uniforms drawn in blocks; greedy actions
-come from a greedy design cached until the tables change.
+Speed: the first agent to act plans the whole episode (:meth:`SharedQAgents._plan_from`, drawing
+the random numbers acting agent by agent would draw, in the same order) and the other agents are
+served from the plan after checking the observation entries they read; an agent acting off the
+plan gives back the unused draws and replans, so choices never depend on the plan. A random
+action is drawn from a Python ``int`` bit mask of its row's unvisited cells
+(:attr:`~agents.qtables.QTables.free_masks`) with uniforms drawn in blocks; a greedy episode is the
+greedy design cached until the tables change.
 
 Example:
     >>> from cnn_design_env.space import get_space
@@ -62,7 +66,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents.base import TabularTeam
+from agents.base import TabularTeam, UndecidedPredecessorError
 from agents.qtables import QTables
 from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule
 from cnn_design_env.space import Design, SearchSpace
@@ -154,7 +158,11 @@ class SharedQAgents(TabularTeam):
         self._first_cells = t.outgoing_slice(0)
         self._second = self.space.agents[1]
         self._greedy: list[int] = []
+        self._greedy_expect: list[int] = []
         self._greedy_version = -1
+        self._size_list = list(self.space.action_sizes)
+        self._deps = self._preds
+        self._versioned = self.tables
 
     def _pick_bit(self, mask: int, n: int) -> int:
         """A uniform position among the set bits of ``mask`` (non-zero, below ``1 << n``).
@@ -163,30 +171,79 @@ class SharedQAgents(TabularTeam):
         bits are set, else the k-th set bit: uniform either way.
         """
         count = mask.bit_count()
+        block, k = self._uniforms, self._next_uniform       # the stream, read inline
         if 4 * count >= n:
             for _ in range(_TRIES):
-                k = int(self._uniform() * n)
-                if (mask >> k) & 1:
-                    return k
-        for _ in range(int(self._uniform() * count)):
+                if k >= len(block):
+                    self._refill()
+                    block, k = self._uniforms, 0
+                c = int(block[k] * n)
+                k += 1
+                if (mask >> c) & 1:
+                    self._next_uniform = k
+                    return c
+        if k >= len(block):
+            self._refill()
+            block, k = self._uniforms, 0
+        self._next_uniform = k + 1
+        for _ in range(int(block[k] * count)):
             mask &= mask - 1                                  # drop the lowest set bit
         return (mask & -mask).bit_length() - 1
 
     # ----------------------------------------------------------------- act
-    def _choose(self, i: int, obs: np.ndarray, explore: bool) -> int:
+    def _plan_from(self, start: int, expect: list[int]) -> None:
+        """The episode's actions from agent ``start`` on (see :meth:`TabularTeam._plan_from`):
+        Algorithm 1 where the coin says random, Algorithm 3 elsewhere, in agent order, drawing
+        what acting agent by agent draws. A greedy episode from the first agent is the cached
+        greedy design."""
+        n = self._n
+        per_agent = self.coin == "agent" and self._ep_epsilon < 1.0
+        coin = self._ep_coin
+        if not coin and not per_agent and start == 0:
+            greedy = self._greedy_cache()
+            self._set_plan(greedy, self._greedy_expect, [self._base + self._next_uniform] * n, n,
+                           n)
+            return
+        actions, positions = [-1] * n, [0] * n
+        masks, single, sizes = self.tables.free_masks, self._single, self._size_list
+        epsilon, uniform = self._ep_epsilon, self._uniform
+        first_explore, end = n, n
+        for i in range(start, n):
+            explore = coin
+            if per_agent and i >= 2:
+                explore = uniform() < epsilon
+                if explore and first_explore == n:
+                    first_explore = i
+            s = single[i]
+            row = expect[s[0]] - 1 if s is not None else 0
+            if row < 0 or s is None or i < 2 or not explore:
+                try:
+                    a = self._choose(i, expect, explore)
+                except UndecidedPredecessorError:
+                    if i == start:
+                        raise
+                    end = i
+                    break
+            else:                                   # Algorithm 1, one incoming table
+                mask = masks[s[2] + row]
+                a = self._pick_bit(mask, sizes[i]) if mask else int(uniform() * sizes[i])
+            actions[i] = a
+            expect[i] = a + 1
+            positions[i] = self._base + self._next_uniform
+        self._set_plan(actions, expect, positions, end, first_explore)
+
+    def _choose(self, i: int, obs: list[int], explore: bool) -> int:
         if not explore:
             return self._exploit(i, obs)
         if i == 0:
             return self._explore_first()
-        if i == 1 and self._plan is not None and int(obs[0]) - 1 == self._plan[0]:
+        if i == 1 and self._plan is not None and obs[0] - 1 == self._plan[0]:
             return self._plan[1]
         single = self._single[i]
         if single is None:
             return self._fan_in(i, obs, True)
         j, _, first = single
-        row = int(obs[j]) - 1
-        if row < 0:
-            self._pred_action(obs, j, i)
+        row = self._pred_action(obs, j, i)
         mask = self.tables.free_masks[first + row]
         return self._pick_bit(mask, int(self._sizes[i])) if mask else self._pick(
             int(self._sizes[i]))
@@ -209,25 +266,29 @@ class SharedQAgents(TabularTeam):
             self._plan = (row, col)
         return row
 
-    def _exploit(self, i: int, obs: np.ndarray) -> int:
-        """Algorithm 3, from the cached greedy design when the predecessors followed it."""
+    def _greedy_cache(self) -> list[int]:
+        """The greedy design (Algorithm 3), recomputed when the tables changed."""
         if self._greedy_version != self.tables.version:
             self._greedy = self._greedy_actions()
+            self._greedy_expect = [a + 1 for a in self._greedy]
             self._greedy_version = self.tables.version
-        greedy = self._greedy
+        return self._greedy
+
+    def _exploit(self, i: int, obs: list[int]) -> int:
+        """Algorithm 3, from the cached greedy design when the predecessors followed it."""
+        greedy = self._greedy_cache()
         for j in self._preds[i]:
-            if int(obs[j]) - 1 != greedy[j]:
+            if obs[j] - 1 != greedy[j]:
                 return self._greedy_choice(i, obs)
         return greedy[i]
 
     def _greedy_actions(self) -> list[int]:
-        obs = np.zeros(self._n + 1, dtype=np.int64)
+        obs = [0] * self._n
         for i in range(self._n):
-            obs[-1] = i
             obs[i] = self._greedy_choice(i, obs) + 1
-        return [int(v) - 1 for v in obs[:-1]]
+        return [v - 1 for v in obs]
 
-    def _greedy_choice(self, i: int, obs: np.ndarray) -> int:
+    def _greedy_choice(self, i: int, obs: list[int]) -> int:
         if i == 0:
             # The best cell over all outgoing tables; for a chain, the joint argmax of table 1,
             # whose column the second agent's row argmax then reproduces (first maximum).
@@ -238,26 +299,27 @@ class SharedQAgents(TabularTeam):
         if single is None:
             return self._fan_in(i, obs, False)
         j, q, _ = single
-        row = int(obs[j]) - 1
-        if row < 0:
-            self._pred_action(obs, j, i)
-        return int(q[row].argmax())
+        return int(q[self._pred_action(obs, j, i)].argmax())
 
     def greedy_design(self) -> Design:
         """The design of Algorithm 3 (no random action); uses no randomness."""
         return Design(tuple(self._greedy_actions()))
 
-    def _fan_in(self, i: int, obs: np.ndarray, explore: bool) -> int:
+    def _fan_in(self, i: int, obs: list[int], explore: bool) -> int:
         """Algorithms 1 and 3 at a fan-in (several incoming tables)."""
         preds, firsts, base, size = self._fan[i]
-        rows = [int(obs[j]) - 1 for j in preds]
+        if explore:
+            masks, row_masks = self.tables.free_masks, []
+            for j, first in zip(preds, firsts, strict=True):
+                row = obs[j] - 1
+                if row < 0:
+                    self._pred_action(obs, j, i)
+                row_masks.append(masks[first + row])
+            return self._most_unvisited(row_masks, size)
+        rows = [obs[j] - 1 for j in preds]
         if min(rows) < 0:
             for j in preds:
                 self._pred_action(obs, j, i)
-        if explore:
-            masks = self.tables.free_masks
-            return self._most_unvisited([masks[f + r] for f, r in zip(firsts, rows, strict=True)],
-                                        size)
         q_rows = self.tables.q[base + np.multiply(rows, size)[:, None]]
         votes = q_rows.argmax(axis=1).tolist()
         tally = {v: votes.count(v) for v in votes}
@@ -269,6 +331,11 @@ class SharedQAgents(TabularTeam):
 
     def _most_unvisited(self, masks: list[int], size: int) -> int:
         """Uniformly, an action unvisited in the largest number of the rows ``masks``."""
+        every = masks[0]
+        for mask in masks:
+            every &= mask
+        if every:                                             # unvisited in every row
+            return self._pick_bit(every, size)
         if not any(masks):
             return self._pick(size)
         # Bit-sliced counters: bit c of digits[d] is digit d of column c's count.
