@@ -27,7 +27,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 run: install
-	$(BIN)/cnn-design search --space vgg_mini --data digits --out runs/default
+	$(BIN)/cnn-design search --space vgg_mini --data digits --out runs/default --overwrite
 
 test: install-test
 	$(BIN)/ruff check .

@@ -15,6 +15,10 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "cnn_design_env.commands.spaces",
     "cnn_design_env.commands.benchmark",
+    "cnn_design_env.commands.search",
+    "cnn_design_env.commands.resume",
+    "cnn_design_env.commands.show",
+    "cnn_design_env.commands.train",
 )
 """Modules registering subcommands, in the order ``--help`` lists them."""
 

@@ -13,12 +13,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print each preset: agents, designs, largest action set, input shape."""
-    from cnn_design_env.space import get_space, list_spaces
+    """Print each preset (and each tabular-benchmark space): agents, designs, largest action
+    set, input shape."""
+    from cnn_design_env.evaluators.executors import resolve_space, table_spaces
+    from cnn_design_env.space import list_spaces
 
     print(f"{'space':<16}{'agents':>7}{'max|A|':>8}{'designs':>11}  input        description")
-    for name in list_spaces():
-        space = get_space(name)
+    for name in dict.fromkeys([*list_spaces(), *table_spaces()]):
+        space = resolve_space(name)
         shape = "x".join(map(str, space.input_shape))
         print(f"{name:<16}{space.num_agents:>7}{max(space.action_sizes):>8}{space.size:>11.3g}"
               f"  {shape:<12} {space.description}")

@@ -1,0 +1,122 @@
+"""The run's plots, as PNG files (Matplotlib's object API on the Agg canvas: no pyplot state).
+
+* ``reward_per_episode.png``: the reward of every episode, coloured by phase, with the best so
+  far (the paper's Fig. 9);
+* ``pareto.png``: accuracy against model size of every evaluated design, the Pareto front
+  (accuracy max, size min) drawn as a staircase and the best-reward design starred (Fig. 3a);
+* ``best_vs_cost.png``: the best reward so far against the cumulative evaluation cost in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnn_design_env.run.journal import Record
+from cnn_design_env.run.summary import pareto_mask
+
+PHASE_COLORS = {"exploration": "tab:orange", "exploitation": "tab:blue", "": "tab:gray"}
+
+
+def _figure(width: float = 7.0, height: float = 4.2) -> tuple[Any, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=110)
+    FigureCanvasAgg(figure)
+    return figure, figure.add_subplot(1, 1, 1)
+
+
+def _save(figure: Any, path: Path) -> Path:
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    return path
+
+
+def plot_rewards(records: Sequence[Record], path: str | Path, *, title: str = "") -> Path:
+    """Reward per episode with the best so far (Fig. 9)."""
+    figure, ax = _figure()
+    episodes = np.array([r.index for r in records]) + 1
+    rewards = np.array([r.reward for r in records], dtype=float)
+    for phase in dict.fromkeys(r.phase for r in records):
+        mask = np.array([r.phase == phase for r in records])
+        ax.scatter(episodes[mask], rewards[mask], s=10, alpha=0.7,
+                   color=PHASE_COLORS.get(phase, "tab:green"), label=phase or "episode")
+    if len(rewards):
+        ax.plot(episodes, np.maximum.accumulate(rewards), color="black", lw=1.5,
+                label="best so far")
+    ax.set_xlabel("episode")
+    ax.set_ylabel("reward")
+    ax.set_title(title or "reward per episode")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return _save(figure, Path(path))
+
+
+def plot_pareto(records: Sequence[Record], path: str | Path, *, title: str = "") -> Path:
+    """Accuracy against model size of every evaluated design, with the Pareto front (Fig. 3a)."""
+    figure, ax = _figure()
+    distinct = [r for r in records if not r.metrics.cached]
+    done = [r for r in distinct if not r.metrics.terminated]
+    sizes = np.array([r.metrics.model_size_mb for r in done], dtype=float)
+    accuracy = np.array([r.metrics.accuracy for r in done], dtype=float)
+    ax.scatter(sizes, accuracy, s=12, alpha=0.5, color="tab:blue", label="evaluated design")
+    failed = [r for r in distinct if r.metrics.terminated]
+    if failed:
+        ax.scatter([r.metrics.model_size_mb for r in failed], [r.metrics.accuracy for r in failed],
+                   s=12, marker="x", color="tab:red", alpha=0.6, label="terminated early")
+    front = sorted((r for r, keep in zip(records, pareto_mask(records), strict=True) if keep),
+                   key=lambda r: r.metrics.model_size_mb)
+    if front:
+        fx = [r.metrics.model_size_mb for r in front]
+        fy = [r.metrics.accuracy for r in front]
+        ax.step(fx, fy, where="post", color="tab:orange", lw=1.5)
+        ax.scatter(fx, fy, s=30, color="tab:orange", zorder=3, label="Pareto front")
+    if records:
+        best = max(records, key=lambda r: r.reward)
+        ax.scatter([best.metrics.model_size_mb], [best.metrics.accuracy], s=160, marker="*",
+                   color="gold", edgecolor="black", zorder=4, label="best reward")
+    if len(sizes) and sizes.min() > 0 and sizes.max() / sizes.min() > 20:
+        ax.set_xscale("log")
+    ax.set_xlabel("model size (MB)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(title or "accuracy vs model size")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return _save(figure, Path(path))
+
+
+def plot_best_vs_cost(records: Sequence[Record], path: str | Path, *, title: str = "") -> Path:
+    """Best reward so far against the cumulative evaluation cost (seconds)."""
+    figure, ax = _figure()
+    if records:
+        cost = np.cumsum([max(0.0, r.metrics.cost_s) for r in records])
+        best = np.maximum.accumulate([r.reward for r in records])
+        ax.step(cost, best, where="post", color="tab:blue")
+        ax.scatter(cost, best, s=6, color="tab:blue")
+    ax.set_xlabel("cumulative evaluation cost (s)")
+    ax.set_ylabel("best reward so far")
+    ax.set_title(title or "best reward vs cost")
+    ax.grid(alpha=0.3)
+    return _save(figure, Path(path))
+
+
+def write_plots(records: Sequence[Record], directory: str | Path, *, title: str = ""
+                ) -> list[Path]:
+    """Write the three plots into ``directory``; returns their paths."""
+    directory = Path(directory)
+    records = sorted(records, key=lambda r: r.index)
+    suffix = f" - {title}" if title else ""
+    return [plot_rewards(records, directory / "reward_per_episode.png",
+                         title=f"reward per episode{suffix}"),
+            plot_pareto(records, directory / "pareto.png",
+                        title=f"accuracy vs model size{suffix}"),
+            plot_best_vs_cost(records, directory / "best_vs_cost.png",
+                              title=f"best reward vs cost{suffix}")]
+
+
+__all__ = ["plot_best_vs_cost", "plot_pareto", "plot_rewards", "write_plots"]

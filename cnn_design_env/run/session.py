@@ -1,0 +1,274 @@
+"""Start, resume and finish a search run in a run directory (the engine of ``cnn-design search``
+and ``cnn-design resume``).
+
+:func:`start` creates the directory, builds the searcher and runs the loop; :func:`resume`
+reloads the config, the checkpoint and the journal and continues. Both end with
+:func:`finish`: ``summary.json``, ``best_design.txt`` and the plots. ``KeyboardInterrupt``
+(Ctrl-C) leaves a consistent run behind (the checkpoint of the last tell, every completed
+evaluation in the journal) and is re-raised after the summary of what was done is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from cnn_design_env.evaluators.executors import (
+    build_evaluator,
+    connect_dask,
+    open_executor,
+    resolve_space,
+)
+from cnn_design_env.reward import PaperReward
+from cnn_design_env.run import checkpoint
+from cnn_design_env.run.checkpoint import CheckpointError, LoopState
+from cnn_design_env.run.config import RunConfig
+from cnn_design_env.run.journal import Journal, Record, read_journal
+from cnn_design_env.run.layout import RunDir
+from cnn_design_env.run.loop import SearchLoop, fresh_state
+from cnn_design_env.run.plots import write_plots
+from cnn_design_env.run.progress import Progress
+from cnn_design_env.run.searchers import converged, greedy_design, team_of
+from cnn_design_env.run.summary import design_table, summarize
+from cnn_design_env.space import SearchSpace
+
+
+@dataclass
+class RunResult:
+    """What a finished (or interrupted) session left in the run directory.
+
+    Attributes:
+        run: The run directory.
+        status: ``"finished"``, ``"converged"`` or ``"interrupted"``.
+        summary: The summary document (also in ``summary.json``).
+        records: Every journaled evaluation, by index.
+        files: Paths written at the end (summary, best design, plots).
+        space: The run's search space.
+    """
+
+    run: RunDir
+    status: str
+    summary: dict[str, Any]
+    records: list[Record]
+    files: list[Path] = field(default_factory=list)
+    space: SearchSpace | None = None
+
+
+def make_searcher(config: RunConfig, space: SearchSpace) -> Any:
+    """The searcher of ``config.method`` on ``space`` (``baselines.make_searcher``).
+
+    Raises:
+        ValueError: On an unknown method or bad method options.
+    """
+    from baselines import make_searcher as make
+
+    try:
+        return make(config.method, space, seed=config.seed, **config.method_options)
+    except TypeError as error:  # an option the method does not take
+        raise ValueError(f"method {config.method!r} rejected its options "
+                         f"{dict(config.method_options)}: {error}") from error
+
+
+def start(config: RunConfig, out: str | os.PathLike[str], *, overwrite: bool = False,
+          progress: bool = True, stream: TextIO | None = None) -> RunResult:
+    """Create the run directory ``out`` and run the search of ``config``.
+
+    Args:
+        config: The run's settings.
+        out: The run directory to create.
+        overwrite: Replace a run already in ``out``.
+        progress: Draw the progress bar.
+        stream: Where the progress bar goes (default: standard error).
+
+    Raises:
+        ValueError: On an unknown space, method or data set, a directory already holding a run,
+            an unreachable scheduler.
+        PermissionError: If ``out`` cannot be written.
+    """
+    from baselines import check_methods
+
+    resolve_space(config.space)  # cheap checks first: names, the scheduler, then the directory
+    check_methods([config.method])
+    if config.scheduler is not None:
+        client = connect_dask(config.scheduler, timeout=config.scheduler_timeout)
+        threads = sum(client.nthreads().values())
+        client.close()
+        if config.workers == 0:  # as many in flight as the cluster has worker threads
+            config = config.with_changes(workers=max(1, threads))
+    existed = Path(out).exists()
+    run = RunDir(out).create(config, overwrite=overwrite)
+    try:  # building the evaluator loads the data (and the trainer); the searcher may import more
+        space = build_evaluator(config.evaluator).space
+        searcher = make_searcher(config, space)
+    except BaseException:
+        run.config_path.unlink(missing_ok=True)  # leave no half-made run that blocks a retry
+        if not existed:
+            with contextlib.suppress(OSError):
+                run.path.rmdir()
+        raise
+    state = fresh_state(searcher, seed=config.seed)
+    return _execute(run, config, state, {}, progress=progress, stream=stream)
+
+
+def load_state(run: RunDir) -> tuple[RunConfig, LoopState, dict[int, Record]]:
+    """The config, checkpoint and journal of ``run``, checked against each other.
+
+    Raises:
+        FileNotFoundError: If ``run`` is not a run directory or has no checkpoint.
+        ValueError: A corrupted checkpoint or journal line (naming the file and line), or a
+            journal that lacks evaluations the checkpoint says were told.
+    """
+    config = run.load_config()
+    if not run.checkpoint_path.exists():
+        raise FileNotFoundError(f"{str(run.path)!r} has no checkpoint ({run.checkpoint_path.name})"
+                                "; it was stopped before its first evaluation: start it again with "
+                                "'cnn-design search ... --overwrite'")
+    state = checkpoint.load(run.checkpoint_path)
+    contents = read_journal(run.journal_path)
+    missing = [i for i in range(state.told) if i not in contents.records]
+    if missing:
+        raise CheckpointError(f"{run.journal_path}: evaluations {missing[:5]} are missing although "
+                              f"{run.checkpoint_path.name} says {state.told} were told; refusing "
+                              "to resume")
+    return config, state, contents.records
+
+
+def resume(path: str | os.PathLike[str], *, episodes: int | None = None,
+           workers: int | None = None, scheduler: str | None = None,
+           scheduler_timeout: float | None = None, progress: bool = True,
+           stream: TextIO | None = None) -> RunResult:
+    """Continue the run in ``path`` from its last completed evaluation.
+
+    Args:
+        path: The run directory.
+        episodes: A new total (to extend a finished run); default: the run's own.
+        workers: Another number of local workers (the run is then a different, equally valid
+            sequence of asks; with the same ``K`` it ends exactly where an uninterrupted one does).
+        scheduler: A Dask scheduler to continue on.
+        scheduler_timeout: Seconds to wait for it.
+        progress: Draw the progress bar.
+        stream: Where printed output goes.
+
+    Raises:
+        FileNotFoundError, ValueError: See :func:`load_state`.
+    """
+    run = RunDir(path)
+    config, state, records = load_state(run)
+    changes: dict[str, Any] = {}
+    if episodes is not None:
+        changes["episodes"] = episodes
+    if scheduler is not None:
+        changes.update(scheduler=scheduler, workers=workers or config.workers)
+    elif workers is not None:
+        changes.update(workers=workers, scheduler=None)
+    if scheduler_timeout is not None:
+        changes["scheduler_timeout"] = scheduler_timeout
+    if changes:
+        config = config.with_changes(**changes)
+        RunDir.write_json(run.config_path, config.to_dict())
+    state.sessions += 1
+    return _execute(run, config, state, records, progress=progress, stream=stream)
+
+
+def _execute(run: RunDir, config: RunConfig, state: LoopState, completed: dict[int, Record], *,
+             progress: bool, stream: TextIO | None) -> RunResult:
+    space = state.searcher.space
+    done = sorted((r for r in completed.values() if r.index < state.told), key=lambda r: r.index)
+    label = f"{config.method} {config.space}"
+    status = "interrupted"
+    loop: SearchLoop | None = None
+    with run.lock():
+        try:
+            with open_executor(workers=config.workers, scheduler=config.scheduler,
+                               timeout=config.scheduler_timeout) as executor, \
+                    Journal(run.journal_path) as journal, \
+                    Progress(config.episodes, initial=state.told, records=done,
+                             description=label, enabled=progress, stream=stream) as bar:
+                loop = SearchLoop(
+                    state, spec=config.evaluator, executor=executor,
+                    reward=PaperReward(**config.reward), episodes=config.episodes,
+                    in_flight=config.in_flight, journal=journal,
+                    checkpoint_path=run.checkpoint_path, completed=completed,
+                    cache=config.cache, wall_offset=state.wall_s,
+                    worker=_worker_label(config), stop_on_convergence=config.stop_on_convergence,
+                    on_tell=[bar])
+                status = "converged" if loop.run() == "converged" else "finished"
+        except Exception as error:
+            status = f"stopped by an error: {type(error).__name__}: {error}"
+            raise
+        finally:
+            wall = loop.wall_s if loop is not None else state.wall_s
+            result = finish(run, config, space, searcher=state.searcher, status=status,
+                            wall_s=wall)
+    return result
+
+
+def _worker_label(config: RunConfig) -> str:
+    if config.scheduler:
+        return "dask"
+    return "inline" if config.workers == 1 else "process"
+
+
+def team_facts(searcher: Any) -> dict[str, Any]:
+    """What a searcher knows beyond the journal: convergence and its greedy design."""
+    facts: dict[str, Any] = {}
+    is_converged, design, episode = converged(searcher)
+    if team_of(searcher) is not None:
+        facts.update(converged=is_converged, converged_design=design, converged_episode=episode,
+                     exploration_episodes=getattr(searcher.team, "exploration_episodes", None))
+    greedy = greedy_design(searcher)
+    if greedy is not None:
+        facts["greedy_design"] = list(greedy)
+    return facts
+
+
+def finish(run: RunDir, config: RunConfig, space: SearchSpace, *, searcher: Any = None,
+           team: Mapping[str, Any] | None = None, status: str, wall_s: float | None = None,
+           plots: bool = True) -> RunResult:
+    """Write ``summary.json``, ``best_design.txt`` and the plots from the journal.
+
+    Args:
+        run: The run directory.
+        config: Its settings.
+        space: Its space.
+        searcher: The searcher, for the facts only it knows (:func:`team_facts`).
+        team: Those facts when there is no searcher (e.g. from an earlier summary).
+        status: The run's status.
+        wall_s: Wall seconds of the run.
+        plots: Also write the plots.
+    """
+    records = read_journal(run.journal_path).ordered()
+    facts = team_facts(searcher) if searcher is not None else team
+    summary = summarize(config, space, records, status=status, team=facts, wall_s=wall_s)
+    files = [RunDir.write_json(run.summary_path, summary)]
+    if summary["best"] is not None:
+        best = summary["best"]
+        run.best_path.write_text(
+            f"best design of {config.method} on {config.space} (evaluation {best['index']}, "
+            f"reward {best['reward']:.4f}, accuracy {best['accuracy']:.4f}, "
+            f"{best['model_size_mb']:.4f} MB)\n"
+            f"design (action indices): {tuple(best['design'])}\n\n"
+            f"{design_table(space, best['design'])}\n")
+        files.append(run.best_path)
+    if plots and records:
+        files += write_plots(records, run.plots_path, title=f"{config.method} on {config.space}")
+    return RunResult(run, status, summary, records, files, space)
+
+
+def where(result: RunResult) -> str:
+    """The closing lines: where the results and plots are."""
+    run = result.run
+    plots = [p for p in result.files if p.suffix == ".png"]
+    lines = [f"results: {run.summary_path}", f"best design: {run.best_path}",
+             f"every evaluation: {run.journal_path}"]
+    if plots:
+        lines.append("plots: " + ", ".join(str(p) for p in plots))
+    return "\n".join(lines)
+
+
+__all__ = ["RunResult", "finish", "load_state", "make_searcher", "resume",
+           "start", "team_facts", "where"]

@@ -1,0 +1,181 @@
+"""A run's summary: best design, Pareto front, costs, as JSON and as text tables.
+
+Everything is computed from the journal (so ``cnn-design show`` works on an interrupted or
+running search too), plus what only the searcher knows (a team's convergence and greedy design)
+when the caller passes it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from cnn_design_env.run.config import RunConfig
+from cnn_design_env.run.journal import Record
+from cnn_design_env.space import SearchSpace
+
+
+def pareto_mask(records: Sequence[Record]) -> np.ndarray:
+    """Which records are on the accuracy (max) / model size (min) front.
+
+    Terminated evaluations and repeats of a design are never on it; of identical points the first
+    is kept.
+
+    Example:
+        >>> from cnn_design_env import Metrics, Design
+        >>> rec = lambda i, a, s: Record(i, Design((i,)), 0, Metrics(accuracy=a, model_size_mb=s),
+        ...                              0.0)
+        >>> pareto_mask([rec(0, 0.9, 2.0), rec(1, 0.8, 1.0), rec(2, 0.7, 1.5)]).tolist()
+        [True, True, False]
+    """
+    points = np.array([[-r.metrics.accuracy, r.metrics.model_size_mb] for r in records],
+                      dtype=float).reshape(len(records), 2)
+    eligible = np.array([not r.metrics.terminated and not r.metrics.cached for r in records],
+                        dtype=bool)
+    keep = np.zeros(len(records), dtype=bool)
+    idx = np.flatnonzero(eligible)
+    if idx.size == 0:
+        return keep
+    p = points[idx]
+    weakly = (p[:, None, :] <= p[None, :, :]).all(-1)
+    strictly = (p[:, None, :] < p[None, :, :]).any(-1)
+    dominated = (weakly & strictly).any(0)
+    duplicate = np.triu((p[:, None, :] == p[None, :, :]).all(-1), 1).any(0)
+    keep[idx] = ~(dominated | duplicate)
+    return keep
+
+
+def _design_entry(space: SearchSpace, record: Record) -> dict[str, Any]:
+    m = record.metrics
+    return {"index": record.index, "design": list(record.design.actions),
+            "reward": record.reward, "accuracy": m.accuracy, "model_size_mb": m.model_size_mb,
+            "params": m.params, "flops": m.flops, "epochs": m.epochs,
+            "infer_ms_per_batch": m.infer_ms_per_batch, "terminated": m.terminated,
+            "reason": m.reason,
+            "choices": {a: dict(space.by_name[a].actions[i])
+                        for a, i in zip(space.agents, record.design.actions, strict=True)}}
+
+
+def summarize(config: RunConfig, space: SearchSpace, records: Sequence[Record], *,
+              status: str, team: Mapping[str, Any] | None = None,
+              wall_s: float | None = None) -> dict[str, Any]:
+    """The summary document of a run.
+
+    Args:
+        config: The run's settings.
+        space: Its space.
+        records: Its journaled evaluations (any order; sorted by index here).
+        status: ``"finished"``, ``"converged"``, ``"interrupted"``, ``"running"``, ...
+        team: Extra facts from the searcher (``converged``, ``greedy_design``, ...).
+        wall_s: Wall seconds of the run (default: the latest record's).
+    """
+    records = sorted(records, key=lambda r: r.index)
+    rewards = np.array([r.reward for r in records], dtype=float)
+    costs = np.array([max(0.0, r.metrics.cost_s) for r in records], dtype=float)
+    phases: dict[str, int] = {}
+    for r in records:
+        if r.phase:
+            phases[r.phase] = phases.get(r.phase, 0) + 1
+    best = records[int(np.argmax(rewards))] if records else None
+    finished = [r for r in records if not r.metrics.terminated]
+    best_acc = max(finished, key=lambda r: r.metrics.accuracy) if finished else None
+    front = [r for r, keep in zip(records, pareto_mask(records), strict=True) if keep]
+    front.sort(key=lambda r: r.metrics.model_size_mb)
+    return {
+        "status": status, "space": config.space, "data": config.data,
+        "method": config.method, "seed": config.seed, "episodes": config.episodes,
+        "evaluator": config.evaluator.to_dict(),
+        "executor": (f"dask {config.scheduler}" if config.scheduler
+                     else f"{config.workers} local worker(s)"),
+        "evaluations": len(records),
+        "distinct_designs": len({r.design for r in records}),
+        "cache_hits": sum(r.metrics.cached for r in records),
+        "terminated": sum(r.metrics.terminated for r in records),
+        "phases": phases,
+        "cost_s": float(costs.sum()),
+        "wall_s": float(wall_s if wall_s is not None
+                        else (max((r.wall_s for r in records), default=0.0))),
+        "best": None if best is None else _design_entry(space, best),
+        "best_accuracy": None if best_acc is None else _design_entry(space, best_acc),
+        "pareto_front": [_design_entry(space, r) for r in front],
+        **({"team": dict(team)} if team else {}),
+    }
+
+
+def _fmt_values(values: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in values.items()) or "-"
+
+
+def design_table(space: SearchSpace, actions: Sequence[int]) -> str:
+    """The design as a table beside the space's original values (``*`` marks a change).
+
+    Example:
+        >>> from cnn_design_env.space import get_space
+        >>> print(design_table(get_space("vgg_mini"), [0, 0, 0, 0, 0, 0]).splitlines()[2])
+        * conv1  conv   kernels=8 kernel_size=3 stride=1  kernels=16 kernel_size=3 stride=1
+    """
+    rows = []
+    for agent, action in zip(space.agents, actions, strict=True):
+        layer = space.by_name[agent]
+        chosen = dict(layer.actions[int(action)])
+        original = {k: layer.params.get(k, space.training.get(k)) for k in chosen}
+        mark = " " if chosen == original else "*"
+        rows.append((mark, agent, layer.kind, _fmt_values(chosen), _fmt_values(original)))
+    head = ("agent", "kind", "design", "original")
+    widths = [max(len(r[i]) for r in [*(row[1:] for row in rows), head]) for i in range(4)]
+
+    def line(mark: str, cells: Sequence[str]) -> str:
+        return (f"{mark} " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+                ).rstrip()
+
+    lines = [line(" ", head), line(" ", ["-" * w for w in widths])]
+    lines += [line(row[0], row[1:]) for row in rows]
+    return "\n".join(lines)
+
+
+def _num(value: Any, spec: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return format(value, spec)
+
+
+def render(summary: Mapping[str, Any], space: SearchSpace) -> str:
+    """The summary as text (``cnn-design show`` and the end of a search)."""
+    s = summary
+    lines = [f"run: {s['method']} on {s['space']} + {s['data'] or s['evaluator']['kind']} "
+             f"(seed {s['seed']}, {s['executor']}) - {s['status']}",
+             f"evaluations: {s['evaluations']}/{s['episodes']} ({s['distinct_designs']} distinct, "
+             f"{s['cache_hits']} repeats from cache, {s['terminated']} terminated early)",
+             f"cost: {_num(s['cost_s'], '.1f')} s evaluating, {_num(s['wall_s'], '.1f')} s wall"]
+    if s["phases"]:
+        lines.append("phases: " + ", ".join(f"{k} {v}" for k, v in s["phases"].items()))
+    team = s.get("team") or {}
+    if team.get("converged"):
+        lines.append(f"converged at episode {team.get('converged_episode')} to "
+                     f"{tuple(team['converged_design'])}")
+    best = s["best"]
+    if best is None:
+        lines.append("no evaluation yet")
+        return "\n".join(lines)
+    lines += ["", f"best design (evaluation {best['index']}): reward {_num(best['reward'], '.3f')}"
+              f", accuracy {_num(best['accuracy'], '.4f')}, "
+              f"{_num(best['model_size_mb'], '.4f')} MB, {best['params']} params",
+              design_table(space, best["design"])]
+    if s["best_accuracy"] and s["best_accuracy"]["index"] != best["index"]:
+        b = s["best_accuracy"]
+        lines.append(f"highest accuracy: {_num(b['accuracy'], '.4f')} at evaluation {b['index']} "
+                     f"({_num(b['model_size_mb'], '.4f')} MB), design {tuple(b['design'])}")
+    front = s["pareto_front"]
+    if front:
+        lines += ["", f"Pareto front (accuracy vs model size, {len(front)} designs):"]
+        lines += [f"  {_num(f['model_size_mb'], '9.4f')} MB  accuracy {_num(f['accuracy'], '.4f')}"
+                  f"  evaluation {f['index']:>4}  {tuple(f['design'])}" for f in front[:12]]
+        if len(front) > 12:
+            lines.append(f"  ... {len(front) - 12} more in summary.json")
+    return "\n".join(lines)
+
+
+__all__ = ["design_table", "pareto_mask", "render", "summarize"]

@@ -1,0 +1,146 @@
+"""The search loop in-process: equal to the AEC env, independent of timing, cache, journal and
+checkpoint files."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cnn_design_env
+from agents import SharedQAgents, train
+from baselines import make_searcher
+from cnn_design_env.evaluators.executors import EvaluatorSpec, InlineExecutor
+from cnn_design_env.reward import PaperReward
+from cnn_design_env.run import checkpoint
+from cnn_design_env.run.checkpoint import CheckpointError, LoopState
+from cnn_design_env.run.journal import Journal, JournalError, read_journal
+from cnn_design_env.run.loop import SearchLoop
+from cnn_design_env.run.searchers import can_ask_ahead
+from cnn_design_env.space import Design, get_space
+
+SPACE = get_space("vgg_mini")
+
+
+def spec(**options) -> EvaluatorSpec:
+    return EvaluatorSpec("cli_plugins:slow_fixture", "vgg_mini", None,
+                         {"noise": 0.02, **options})
+
+
+def run_loop(tmp: Path, searcher, *, episodes: int, seed: int, executor=None, in_flight: int = 1,
+             cache: bool = True, evaluator: EvaluatorSpec | None = None) -> list:
+    tmp.mkdir(parents=True, exist_ok=True)
+    state = LoopState(searcher=searcher, seeds=np.random.default_rng(seed))
+    with Journal(tmp / "evaluations.jsonl") as journal:
+        SearchLoop(state, spec=evaluator or spec(), executor=executor or InlineExecutor(),
+                   reward=PaperReward(), episodes=episodes, in_flight=in_flight,
+                   journal=journal, checkpoint_path=tmp / "checkpoint.pkl", cache=cache).run()
+    return read_journal(tmp / "evaluations.jsonl").ordered()
+
+
+def test_marl_through_the_loop_equals_the_team_playing_the_aec_env(tmp_path) -> None:
+    from cli_plugins import slow_fixture
+
+    seed, episodes = 5, 40
+    env = cnn_design_env.env(SPACE, evaluator=slow_fixture(SPACE, noise=0.02))
+    team = SharedQAgents(SPACE, seed=seed, exploration_episodes=10)
+    history = train(env, team, episodes=episodes, seed=seed).history
+    searcher = make_searcher("marl", SPACE, seed=seed, exploration_episodes=10)
+    records = run_loop(tmp_path, searcher, episodes=episodes, seed=seed, cache=False)
+    assert [r.design.actions for r in records] == [h.design for h in history]
+    assert [r.reward for r in records] == [h.reward for h in history]  # noisy: seeds match too
+    assert [r.phase for r in records] == [h.phase for h in history]
+    assert np.array_equal(searcher.team.tables.q, team.tables.q)
+
+
+@pytest.mark.parametrize("method, options", [
+    ("evolution", {"population_size": 4, "sample_size": 2}),
+    ("marl", {"exploration_episodes": 12}),
+])
+def test_designs_in_flight_do_not_depend_on_timing(tmp_path, method, options) -> None:
+    slow = spec(delay=0.01, jitter=True)  # completions arrive out of order on the thread pool
+    runs = []
+    for name, executor in (("inline", InlineExecutor()), ("threads", ThreadPoolExecutor(3))):
+        with executor:
+            searcher = make_searcher(method, SPACE, seed=1, **options)
+            records = run_loop(tmp_path / name, searcher, episodes=20, seed=1, in_flight=3,
+                               executor=executor, evaluator=slow)
+        runs.append([(r.index, r.design, r.eval_seed, r.reward) for r in records])
+    assert runs[0] == runs[1] and len(runs[0]) == 20
+    lines = [json.loads(x)["index"] for x in (tmp_path / "threads" / "evaluations.jsonl")
+             .read_text().splitlines()]
+    assert sorted(lines) == list(range(20))
+
+
+def test_repeated_designs_come_from_the_cache_and_cost_nothing(tmp_path) -> None:
+    from cli_plugins import ListSearcher
+
+    designs = [Design((0, 1, 0, 1, 0, 1)), Design((1, 1, 1, 1, 1, 1))] * 3
+    records = run_loop(tmp_path, ListSearcher(SPACE, designs), episodes=6, seed=0)
+    assert [r.metrics.cached for r in records] == [False, False, True, True, True, True]
+    assert all(r.metrics.cost_s == 0 for r in records[2:])
+    assert records[2].reward == records[0].reward and records[3].reward == records[1].reward
+
+
+def test_can_ask_ahead_rules() -> None:
+    assert can_ask_ahead(make_searcher("random", SPACE, seed=0), 5)
+    assert can_ask_ahead(make_searcher("evolution", SPACE, seed=0), 5)
+    assert not can_ask_ahead(make_searcher("qlearning", SPACE, seed=0), 1)
+    assert can_ask_ahead(make_searcher("qlearning", SPACE, seed=0), 0)
+    marl = make_searcher("marl", SPACE, seed=0, exploration_episodes=3)
+    assert [can_ask_ahead(marl, p) for p in (1, 2, 3)] == [True, True, False]
+    for _ in range(3):
+        marl.tell(marl.ask(), 1.0)
+    assert not can_ask_ahead(marl, 1)  # exploitation is sequential
+
+
+def test_journal_partial_tail_duplicates_and_corruption(tmp_path) -> None:
+    records = run_loop(tmp_path, make_searcher("random", SPACE, seed=0), episodes=4, seed=0)
+    path = tmp_path / "evaluations.jsonl"
+    text = path.read_text()
+    path.write_text(text + text.splitlines(keepends=True)[1] + '{"index": 9, "des')
+    contents = read_journal(path)
+    assert sorted(contents.records) == [0, 1, 2, 3] and contents.partial_tail > 0
+    assert contents.records[1] == records[1]  # the later duplicate line wins (identical here)
+    with Journal(path):  # opening for append cuts the partial line off
+        pass
+    assert path.read_text().endswith("}\n")
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1] = "not json\n"
+    path.write_text("".join(lines))
+    with pytest.raises(JournalError, match=r"evaluations.jsonl: line 2 is not a valid"):
+        read_journal(path)
+
+
+@pytest.mark.parametrize("method", ["marl", "evolution", "qlearning", "tpe"])
+def test_checkpoint_restores_a_searcher_that_continues_identically(tmp_path, method) -> None:
+    if method == "tpe":
+        pytest.importorskip("optuna")
+    searcher = make_searcher(method, SPACE, seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        searcher.tell(searcher.ask(), float(rng.random()))
+    path = tmp_path / "checkpoint.pkl"
+    checkpoint.save(path, LoopState(searcher=searcher, seeds=np.random.default_rng(1), told=12))
+    restored = checkpoint.load(path).searcher
+    for _ in range(8):
+        design, reward = searcher.ask(), float(rng.random())
+        assert restored.ask() == design
+        searcher.tell(design, reward)
+        restored.tell(design, reward)
+
+
+def test_checkpoint_detects_corruption(tmp_path) -> None:
+    path = tmp_path / "checkpoint.pkl"
+    checkpoint.save(path, LoopState(searcher=make_searcher("random", SPACE, seed=0),
+                                    seeds=np.random.default_rng(0)))
+    data = path.read_bytes()
+    path.write_bytes(data[:-5])
+    with pytest.raises(CheckpointError, match=r"checkpoint\.pkl: checkpoint is corrupted"):
+        checkpoint.load(path)
+    path.write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="not a cnn-design checkpoint"):
+        checkpoint.load(path)
