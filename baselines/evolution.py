@@ -28,7 +28,7 @@ class RegularizedEvolution(Searcher):
         seed: Seed of the random designs, tournaments and mutations.
         population_size: ``P``: members kept alive (Real et al. used 100; 20 suits budgets of
             a few hundred evaluations).
-        sample_size: ``S``: tournament size, ``1 <= S <= P``.
+        sample_size: ``S``: tournament size, ``1 <= S <= P`` (default ``min(5, P)``).
 
     Raises:
         ValueError: If the sizes are out of range.
@@ -46,8 +46,10 @@ class RegularizedEvolution(Searcher):
     name = "evolution"
 
     def __init__(self, space: SearchSpace, *, seed: int, population_size: int = 20,
-                 sample_size: int = 5) -> None:
+                 sample_size: int | None = None) -> None:
         super().__init__(space, seed=seed)
+        if sample_size is None:  # Real et al.'s S, capped by the population
+            sample_size = min(5, int(population_size))
         if int(population_size) < 1:
             raise ValueError(f"population_size must be >= 1, got {population_size!r}")
         if not 1 <= int(sample_size) <= int(population_size):
