@@ -72,7 +72,6 @@ import types
 from typing import Any, ClassVar
 
 import numpy as np
-from gymnasium import logger
 from gymnasium.spaces import Box, Dict, Discrete, MultiDiscrete
 from gymnasium.utils import seeding
 from pettingzoo import AECEnv
@@ -85,7 +84,7 @@ from pettingzoo.utils.wrappers.order_enforcing import (
 
 from cnn_design_env.episode import DesignEpisode, bind, finish, observation_nvec
 from cnn_design_env.evaluators.base import Evaluator
-from cnn_design_env.render import design_table
+from cnn_design_env.render import render
 from cnn_design_env.reward import Reward
 from cnn_design_env.space import SearchSpace
 
@@ -240,15 +239,7 @@ class CNNDesignEnv(AECEnv):
     # ---------------------------------------------------------------- render
     def render(self) -> str | None:
         """``"ansi"``: the design so far as a text table; ``"human"``: print it."""
-        if self.render_mode is None:
-            logger.warn("You are calling render() without specifying any render mode: pass "
-                        "render_mode='ansi' or 'human' when creating the env.")
-            return None
-        table = design_table(self.space, self._episode.actions)
-        if self.render_mode == "ansi":
-            return table
-        print(table)
-        return None
+        return render(self.render_mode, self.space, self._episode.actions)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -47,7 +47,7 @@ from gymnasium.spaces import Discrete, MultiDiscrete
 
 from cnn_design_env.episode import DesignEpisode, abandon, bind, finish, observation_nvec
 from cnn_design_env.evaluators.base import Evaluator
-from cnn_design_env.render import design_table
+from cnn_design_env.render import render
 from cnn_design_env.reward import Reward
 from cnn_design_env.space import SearchSpace
 
@@ -167,12 +167,4 @@ class CNNDesignGymEnv(gymnasium.Env):
 
     def render(self) -> str | None:
         """``"ansi"``: the design so far as a text table; ``"human"``: print it."""
-        if self.render_mode is None:
-            gymnasium.logger.warn("You are calling render() without specifying any render mode: "
-                                  "pass render_mode='ansi' or 'human' when creating the env.")
-            return None
-        table = design_table(self.space, self._episode.actions)
-        if self.render_mode == "ansi":
-            return table
-        print(table)
-        return None
+        return render(self.render_mode, self.space, self._episode.actions)

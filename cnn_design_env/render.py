@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import gymnasium
+
 from cnn_design_env.space import SearchSpace
 
 
@@ -35,3 +37,20 @@ def design_table(space: SearchSpace, actions: Sequence[int]) -> str:
     status = "complete" if done else f"{len(actions)}/{space.num_agents}"
     lines.append(f"design of {space.name!r}: {status}")
     return "\n".join(lines)
+
+
+def render(render_mode: str | None, space: SearchSpace, actions: Sequence[int]) -> str | None:
+    """What both envs' ``render()`` does: ``"ansi"`` returns the table, ``"human"`` prints it.
+
+    With no render mode it warns (as Gymnasium does) and returns ``None``.
+    """
+    if render_mode is None:
+        gymnasium.logger.warn(
+            "You are calling render() without specifying any render mode: pass "
+            "render_mode='ansi' or 'human' when creating the env.")
+        return None
+    table = design_table(space, actions)
+    if render_mode == "ansi":
+        return table
+    print(table)
+    return None

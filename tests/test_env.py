@@ -200,6 +200,8 @@ def test_evaluator_is_required_and_must_match_the_space():
     with pytest.raises(TypeError, match="evaluator is required"):
         cnn_design_env.env("vgg_mini")
     with pytest.raises(TypeError, match="no evaluate"):
+        cnn_design_env.env("vgg_mini", evaluator=object())
+    with pytest.raises(ValueError, match="unknown evaluator 'trainer'; expected one of"):
         cnn_design_env.env("vgg_mini", evaluator="trainer")
     with pytest.raises(ValueError, match="bound to space 'vgg16'"):
         cnn_design_env.env("vgg_mini", evaluator=ConstantEvaluator(get_space("vgg16")))
