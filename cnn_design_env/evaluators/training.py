@@ -119,6 +119,10 @@ class TrainingEvaluator:
         cache_dir: Its directory (default: ``$CNN_DESIGN_JAX_CACHE`` or
             ``~/.cache/cnn_design_env/jax``).
         compiled_cache_size: Compiled architectures kept in memory by this evaluator.
+        compile: ``"network"`` (one XLA program per architecture), ``"layer"`` (programs per
+            layer configuration shared by every design and evaluator of the process, so a design
+            of layers seen before compiles nothing) or ``"auto"`` (layer-wise for small
+            networks on a CPU; see :func:`cnn_design_env.train.loop.resolve_compile`).
 
     Raises:
         ValueError: If the data does not fit the space (see :func:`check_data`) or an argument is
@@ -130,7 +134,11 @@ class TrainingEvaluator:
                  termination: TerminationConfig | None = None,
                  augment: Augmentation | None = None, subsample_per_class: int | None = None,
                  data_seed: int = 0, adapt_space: bool = False, persistent_cache: bool = True,
-                 cache_dir: str | Path | None = None, compiled_cache_size: int = 32) -> None:
+                 cache_dir: str | Path | None = None, compiled_cache_size: int = 32,
+                 compile: str = "network") -> None:
+        if compile not in loop.COMPILE_MODES:
+            raise ValueError(f"unknown compile mode {compile!r}; expected one of "
+                             f"{loop.COMPILE_MODES}")
         dataset = data if isinstance(data, Dataset) else get_dataset(data, seed=data_seed)
         if subsample_per_class is not None:
             dataset = dataset.subsample(subsample_per_class, seed=data_seed)
@@ -141,6 +149,7 @@ class TrainingEvaluator:
         self.termination = termination or TerminationConfig()
         self.augment = augment
         self.cache_dir = enable_persistent_cache(cache_dir) if persistent_cache else None
+        self.compile = compile
         self._steps = loop.StepCache(compiled_cache_size)
         self._lock = threading.Lock()
         self._val_batches: dict[int, list] = {}
@@ -191,7 +200,8 @@ class TrainingEvaluator:
         with self._lock:
             steps, hit = self._steps.get(key, lambda: loop.compile_steps(
                 network, tx, loss_fn, batch_size=batch_size,
-                label_shape=self.data.y_train.shape[1:]))
+                label_shape=self.data.y_train.shape[1:], compile=self.compile,
+                tx_key=settings["optimizer"]))
         compile_s = 0.0 if hit else steps.compile_s
         partial["compile_s"] = compile_s
         monitor = TerminationMonitor(self.termination,
@@ -200,6 +210,7 @@ class TrainingEvaluator:
         run.train(self.epochs, partial)
         extra = {"batch_size": batch_size, "loss_threshold": monitor.loss_threshold,
                  "total_epochs": run.total_epochs, "compiled_cached": hit,
+                 "compile_mode": loop.resolve_compile(self.compile, network, batch_size),
                  "device": jax.default_backend(),
                  "settings": {k: v for k, v in settings.items() if _plain(v)}}
         fields = dict(

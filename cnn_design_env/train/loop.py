@@ -7,6 +7,7 @@
   step) -> (params, state, opt_state, loss)`` (buffers donated) and ``eval_step`` ahead of time for
   one fixed batch shape, timing the compilation; :class:`StepCache` keeps compiled steps of the
   architectures seen in this process (JAX's persistent cache, :mod:`.jaxcache`, covers the others).
+  ``compile="layer"`` compiles per layer configuration instead (:mod:`.layerwise`).
 * :func:`train_epoch` is a plain Python loop over fixed-size batches (the last partial batch is
   dropped): on a CPU a ``lax.scan`` over conv training steps was measured 20-30x slower. Every
   batch is timed (it blocks on the loss) for the batch-time rule and the reported median.
@@ -20,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from cnn_design_env.train import layerwise
+from cnn_design_env.train.layerwise import eval_stats
 from cnn_design_env.train.model import Network, Params, State
 from cnn_design_env.train.termination import TerminationMonitor, Verdict
 
@@ -38,6 +41,10 @@ KEY_IMPL = "rbg"
 took 11 s to compile on a 2-core CPU against 0.7 s for ``rbg`` (same seed, same masks on one
 backend; masks may differ between CPU and GPU)."""
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
+COMPILE_MODES = ("network", "layer", "auto")
+"""How :func:`compile_steps` compiles: per architecture, per layer configuration, or chosen."""
+LAYER_MAX_FLOPS = 2e9
+"""``compile="auto"`` compiles per layer on a CPU up to this many forward FLOPs per batch."""
 LOSSES = ("cross_entropy", "dice")
 DICE_SMOOTH = 1.0
 
@@ -188,7 +195,12 @@ class Steps:
         The compiled program was traced with one optimiser's settings; the injected settings
         (learning rate, ...) of ``tx`` replace them.
         """
-        return self.init_opt(params)._replace(hyperparams=tx.init({}).hyperparams)
+        opt_state = self.init_opt(params)
+        if isinstance(opt_state, dict):  # layer-wise steps: one optimiser state per layer
+            # (own settings arrays per layer: each layer's state is donated separately)
+            return {name: s._replace(hyperparams=tx.init({}).hyperparams)
+                    for name, s in opt_state.items()}
+        return opt_state._replace(hyperparams=tx.init({}).hyperparams)
 
 
 def dropout_key(seed: int, attempt: int = 0) -> jax.Array:
@@ -196,8 +208,26 @@ def dropout_key(seed: int, attempt: int = 0) -> jax.Array:
     return jax.random.fold_in(jax.random.key(seed, impl=KEY_IMPL), attempt)
 
 
+def resolve_compile(mode: str, network: Network, batch_size: int) -> str:
+    """``"network"`` or ``"layer"`` for a compile ``mode`` (see :data:`COMPILE_MODES`).
+
+    ``"auto"`` is ``"layer"`` on a CPU for networks of at most :data:`LAYER_MAX_FLOPS` forward
+    FLOPs per batch (compilation dominates their evaluation) and ``"network"`` otherwise.
+
+    Raises:
+        ValueError: On an unknown mode.
+    """
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"unknown compile mode {mode!r}; expected one of {COMPILE_MODES}")
+    if mode != "auto":
+        return mode
+    small = network.analysis.flops * batch_size <= LAYER_MAX_FLOPS
+    return "layer" if small and jax.default_backend() == "cpu" else "network"
+
+
 def compile_steps(network: Network, tx: optax.GradientTransformation, loss_fn: LossFn, *,
-                  batch_size: int, label_shape: Sequence[int] = ()) -> Steps:
+                  batch_size: int, label_shape: Sequence[int] = (), compile: str = "network",
+                  tx_key: Hashable | None = None) -> Steps:
     """Lower and compile the train and eval steps of ``network`` for batches of ``batch_size``.
 
     Args:
@@ -206,7 +236,19 @@ def compile_steps(network: Network, tx: optax.GradientTransformation, loss_fn: L
         loss_fn: ``loss(logits, labels) -> scalar``.
         batch_size: Fixed batch size of every call.
         label_shape: Shape of one label (``()`` for classes, ``(H, W)`` for masks).
+        compile: ``"network"`` (one program per architecture), ``"layer"`` (programs per layer
+            configuration, shared process-wide: :mod:`.layerwise`) or ``"auto"``
+            (:func:`resolve_compile`).
+        tx_key: With ``"layer"``: a hashable naming the optimiser's structure, so that steps of
+            different optimiser objects of one structure share programs (the evaluator passes
+            the optimiser's name); default ``tx`` itself.
+
+    Raises:
+        ValueError: On an unknown compile mode.
     """
+    if resolve_compile(compile, network, batch_size) == "layer":
+        return Steps(*layerwise.layer_steps(network, tx, loss_fn, batch_size=batch_size,
+                                            label_shape=label_shape, tx_key=tx_key))
     start = time.perf_counter()
     params, state = network.abstract()
     opt_state = jax.eval_shape(tx.init, params)
@@ -230,16 +272,7 @@ def compile_steps(network: Network, tx: optax.GradientTransformation, loss_fn: L
     def eval_step(params: Params, state: State, x: jax.Array, y: jax.Array,
                   mask: jax.Array) -> jax.Array:
         logits, _ = network.apply(params, state, x, train=False)
-        pred = jnp.argmax(logits, axis=-1)
-        if space.task == "classification":
-            return jnp.sum((pred == y) * mask)[None]
-        k = logits.shape[-1]
-        m = mask.reshape((-1,) + (1,) * (pred.ndim - 1) + (1,))
-        p = jax.nn.one_hot(pred, k) * m
-        g = jax.nn.one_hot(y, k) * m
-        axes = tuple(range(p.ndim - 1))
-        return jnp.stack([jnp.sum(p * g, axis=axes), jnp.sum(p, axis=axes),
-                          jnp.sum(g, axis=axes)])
+        return eval_stats(space.task, logits, y, mask)
 
     train = jax.jit(train_step, donate_argnums=(0, 1, 2)).lower(
         params, state, opt_state, x, y, dropout_key(0), step).compile()

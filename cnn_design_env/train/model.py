@@ -196,20 +196,23 @@ class Network:
         values: dict[str, jax.Array] = {}
         new_state = dict(state)
         for index, info in enumerate(self.analysis.layers):
-            inputs = [values[src] for src in self.space.by_name[info.name].inputs]
             if info.kind == "input":
-                out = jnp.asarray(x)
-            elif info.kind == "batchnorm":
-                out, new_state[info.name] = _batchnorm(state[info.name], params[info.name],
-                                                       inputs[0], train)
-            elif info.kind == "dropout":
-                rate = float(info.hparams["rate"])
-                out = (_dropout(inputs[0], rate, jax.random.fold_in(key, index))
-                       if train and rate > 0 else inputs[0])
-            else:
-                out = _forward(self.space, info, params.get(info.name, {}), inputs)
+                values[info.name] = jnp.asarray(x)
+                continue
+            inputs = [values[src] for src in self.space.by_name[info.name].inputs]
+            layer_key = (jax.random.fold_in(key, index)
+                         if train and info.kind == "dropout" and key is not None else None)
+            out, layer_state = apply_layer(self.space, info, params.get(info.name, {}),
+                                           state.get(info.name), inputs, train=train,
+                                           key=layer_key)
+            if layer_state is not None:
+                new_state[info.name] = layer_state
             values[info.name] = out
         return values[self.analysis.layers[-1].name], (new_state if train else state)
+
+    def inputs_of(self, info: LayerInfo) -> tuple[str, ...]:
+        """Names of the layers feeding ``info`` (in the order ``apply_layer`` expects)."""
+        return tuple(self.space.by_name[info.name].inputs)
 
 
 def build_network(space: SearchSpace, design: Design | None = None) -> Network:
@@ -277,6 +280,29 @@ def _draw(rng: np.random.Generator, shape: tuple[int, ...], init: Init) -> np.nd
         return np.ones(shape, np.float32)
     std = np.float32(np.sqrt(gain / max(1, fan_in)))
     return rng.standard_normal(shape, dtype=np.float32) * std
+
+
+def apply_layer(space: SearchSpace, info: LayerInfo, p: Mapping[str, jax.Array],
+                s: Mapping[str, jax.Array] | None, inputs: list[jax.Array], *, train: bool,
+                key: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array] | None]:
+    """One layer (not ``input``) of a network: its output and new batch-norm state (or ``None``).
+
+    Args:
+        space: The search space (task and input size matter for the output layer).
+        info: The analysed layer.
+        p: Its parameters (empty for layers without any).
+        s: Its batch-norm state (``None`` for other layers).
+        inputs: Its input values, in the order of the layer's ``inputs``.
+        train: Training mode (batch statistics, dropout).
+        key: This layer's dropout key (used only by a dropout layer in training mode).
+    """
+    if info.kind == "batchnorm":
+        return _batchnorm(s, p, inputs[0], train)
+    if info.kind == "dropout":
+        rate = float(info.hparams["rate"])
+        out = _dropout(inputs[0], rate, key) if train and rate > 0 else inputs[0]
+        return out, None
+    return _forward(space, info, p, inputs), None
 
 
 def _forward(space: SearchSpace, info: LayerInfo, p: Mapping[str, jax.Array],
