@@ -17,6 +17,7 @@ agents of the shared team, use one coin).
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
@@ -62,7 +63,7 @@ class EpisodeInfo:
     updated: bool
 
 
-class TabularTeam:
+class TabularTeam(ABC):
     """Base of the tabular teams (see the module docstring).
 
     Args:
@@ -126,9 +127,9 @@ class TabularTeam:
         self._clear_episode()
 
     # ------------------------------------------------------------ schedule
+    @abstractmethod
     def default_exploration_episodes(self) -> int:
         """The paper's rule for the exploration length (subclasses define it)."""
-        raise NotImplementedError
 
     @property
     def exploration_episodes(self) -> int:
@@ -348,8 +349,9 @@ class TabularTeam:
                 f"decided (observation entry {j} is 0)")
         return a
 
+    @abstractmethod
     def _choose(self, i: int, obs: Sequence[int] | np.ndarray, explore: bool) -> int:
-        raise NotImplementedError
+        """Agent ``i``'s action given the observation (exploring or exploiting)."""
 
     def greedy_design(self) -> Design:
         """The design the team plays with no random action (Algorithm 3 for the shared team).
@@ -406,8 +408,9 @@ class TabularTeam:
         self._rewind()
         self._clear_episode()
 
+    @abstractmethod
     def _update(self, actions: np.ndarray, reward: float, alpha: float) -> None:
-        raise NotImplementedError
+        """Update the tables with one finished design's reward."""
 
     # --------------------------------------------------------------- state
     def _episode_state(self) -> dict[str, Any]:
@@ -424,11 +427,13 @@ class TabularTeam:
                 "alpha": self.alpha_schedule.to_dict(), "epsilon": self.epsilon_schedule.to_dict(),
                 "coin": self.coin, "convergence_window": self.convergence_window}
 
+    @abstractmethod
     def _arrays(self) -> dict[str, np.ndarray]:
-        raise NotImplementedError
+        """The learned arrays to checkpoint."""
 
+    @abstractmethod
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
-        raise NotImplementedError
+        """Restore the arrays of :meth:`_arrays`."""
 
     def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """The whole team state: ``(arrays, meta)``; ``meta`` is JSON-serialisable.
@@ -500,7 +505,7 @@ class TabularTeam:
         last = meta.get("last_episode")
         self.last_episode = None if last is None else EpisodeInfo(**last)
 
-    def _set_params(self, params: Mapping[str, Any]) -> None:
+    def _set_params(self, params: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
         """Restore subclass parameters from :meth:`_params`."""
 
     def save(self, path: str) -> str:

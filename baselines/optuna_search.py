@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from abc import abstractmethod
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -87,9 +88,9 @@ class OptunaSearcher(Searcher):
         self.study = optuna.create_study(sampler=sampler, directions=list(self.directions()))
         self._pending: dict[Design, deque[Any]] = {}
 
+    @abstractmethod
     def make_sampler(self, optuna: Any) -> Any:
         """The Optuna sampler, seeded with ``self.seed``."""
-        raise NotImplementedError
 
     def directions(self) -> Sequence[str]:
         """The study's directions (single objective: maximise the reward)."""
