@@ -22,6 +22,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -274,10 +275,16 @@ def compile_steps(network: Network, tx: optax.GradientTransformation, loss_fn: L
         logits, _ = network.apply(params, state, x, train=False)
         return eval_stats(space.task, logits, y, mask)
 
-    train = jax.jit(train_step, donate_argnums=(0, 1, 2)).lower(
-        params, state, opt_state, x, y, dropout_key(0), step).compile()
-    evaluate = jax.jit(eval_step).lower(params, state, x, y, mask).compile()
-    init_opt = jax.jit(tx.init).lower(params).compile()
+    lowered = (jax.jit(train_step, donate_argnums=(0, 1, 2)).lower(
+                   params, state, opt_state, x, y, dropout_key(0), step),
+               jax.jit(eval_step).lower(params, state, x, y, mask),
+               jax.jit(tx.init).lower(params))
+    # XLA compiles outside the GIL: the small eval and init programs compile on a second thread
+    # while the train step compiles here.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        others = pool.submit(lambda: [low.compile() for low in lowered[1:]])
+        train = lowered[0].compile()
+        evaluate, init_opt = others.result()
     return Steps(train, evaluate, init_opt, time.perf_counter() - start)
 
 

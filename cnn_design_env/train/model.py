@@ -48,6 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cnn_design_env.space import Analysis, Design, LayerInfo, SearchSpace, analyze
+from cnn_design_env.train.ops import conv2d, max_pool
 
 Params = dict[str, dict[str, Any]]
 """Trainable values: ``{layer name: {"w": ..., "b": ...}}`` (``add`` layers: ``proj<i>_w``...)."""
@@ -310,17 +311,13 @@ def _forward(space: SearchSpace, info: LayerInfo, p: Mapping[str, jax.Array],
     """One stateless layer (everything but input, batch norm and dropout)."""
     hp, kind, x = info.hparams, info.kind, inputs[0]
     if kind == "conv":
-        s = hp["stride"]
-        y = jax.lax.conv_general_dilated(x, p["w"], (s, s), "SAME", dimension_numbers=_CONV_DIMS)
-        return activation_fn(hp["activation"])(y + p["b"])
+        return activation_fn(hp["activation"])(conv2d(x, p["w"], hp["stride"]) + p["b"])
     if kind == "upconv":
         s = hp["stride"]
         y = jax.lax.conv_transpose(x, p["w"], (s, s), "SAME", dimension_numbers=_CONV_DIMS)
         return activation_fn(hp["activation"])(y + p["b"])
     if kind == "pool":
-        k, s = hp["pool_size"], hp["stride"]
-        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, k, k, 1), (1, s, s, 1),
-                                     "SAME")
+        return max_pool(x, hp["pool_size"], hp["stride"])
     if kind == "dense":
         return activation_fn(hp["activation"])(x @ p["w"] + p["b"])
     if kind == "output":
