@@ -209,9 +209,47 @@ class TabularTeam(ABC):
                 return self._actions[i]
         return self._replan(i, obs)
 
+    def act_ahead(self, agent: str, observation: Mapping[str, Any] | np.ndarray
+                  ) -> tuple[Sequence[str], list[int]]:
+        """:meth:`act` for ``agent`` and, in the same call, for the agents after it.
+
+        For a play loop that steps exactly the returned actions in the returned order: each is
+        what :meth:`act` would return to its agent observing the ones before it (the same
+        choices and draws), without an ``act`` call and an observation check per agent. All of
+        them count as served; a driver that plays fewer reports it with :meth:`played` before
+        the team acts again.
+
+        Returns:
+            ``(agents, actions)``: ``agent`` and the agents after it in order, up to where the
+            plan stops (the last agent, or an agent whose predecessor is undecided), and their
+            actions.
+
+        Raises:
+            ValueError: As :meth:`act`.
+        """
+        self.act(agent, observation)
+        start, end = self._cursor - 1, self._plan_end
+        self._ahead_range = range(start, end)
+        self._cursor = end
+        return self._names[start:end], self._actions[start:end]
+
+    def played(self, count: int) -> None:
+        """Only the first ``count`` actions of the last :meth:`act_ahead` were played.
+
+        Raises:
+            ValueError: If ``count`` is not between 1 and the number of actions returned, or the
+                team acted since.
+        """
+        if self._ahead_range is None or not 1 <= count <= len(self._ahead_range):
+            raise ValueError(f"played({count!r}) does not follow an act_ahead (of "
+                             f"{len(self._ahead_range or ())} actions)")
+        self._cursor = self._ahead_range[0] + count
+        self._ahead_range = None
+
     def _replan(self, i: int, obs: np.ndarray) -> int:
         """Plan agents ``i, i + 1, ...`` from the observation and serve agent ``i``."""
         self._rewind()
+        self._ahead_range = None
         if i == 0 or self._ep_coin is None:
             self._begin_episode()
         self._blocks = [(self._base, self._uniforms)]
@@ -287,6 +325,7 @@ class TabularTeam(ABC):
         self._ep_explored = False
         self._cursor = -1
         self._plan_end = 0
+        self._ahead_range: range | None = None
         self._first_explore = self._n
 
     def _explored(self) -> bool:

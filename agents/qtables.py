@@ -18,8 +18,10 @@ thing when no reward is exactly 0 and stays right when one is.
 Storage: all tables live in one flat ``q`` array and one flat ``visits`` array, laid out by
 (source, target) agent index so an agent's outgoing tables are contiguous; ``q_table(u, v)`` and
 ``visit_table(u, v)`` are 2-D views into them. :meth:`QTables.update` is vectorised over every
-edge with index arrays built once; its look-ahead reads per-row maxima and unvisited counts kept
-up to date with the tables, so an update costs O(edges), not O(cells of the rows it reads).
+edge with index arrays built once (a fixed, small number of NumPy calls per episode); its
+look-ahead reads, per agent and action, the maximum and the unvisited count over the agent's
+outgoing rows for that action (:attr:`QTables.next_max`, :attr:`QTables.next_free`), kept up to
+date with the tables, so an update costs O(edges), not O(cells of the rows it reads).
 
 Example:
     >>> from cnn_design_env.space import get_space
@@ -80,15 +82,18 @@ class QTables:
         visits: Flat visit counts (int32) of every table.
         free_masks: The unvisited cells of every row of every table as a Python ``int`` bit mask
             (bit ``c`` set = column ``c`` unvisited), derived from ``visits``; what the random
-            actions of Algorithm 1 draw from without a NumPy call.
-        out_free: Per agent, the number of unvisited cells over its outgoing tables (int64).
-        row_max: Per row of every table (rows numbered table after table, in layout order), the
-            largest Q-value; :meth:`update`'s look-ahead reads it.
-        row_free: Per row, the number of unvisited cells.
+            actions of Algorithm 1 draw from without a NumPy call. Rows are numbered table after
+            table in layout order (:meth:`first_row`).
+        next_max: Per action id (agent ``i``'s action ``a`` is id ``action_base[i] + a``), the
+            largest Q-value of agent ``i``'s outgoing rows ``a``: the max of :meth:`update`'s
+            look-ahead (0 for an agent without outgoing tables).
+        next_free: Per action id, the number of unvisited cells of those rows; :meth:`update`
+            bootstraps where it is 0 (1 for an agent without outgoing tables: never).
+        action_base: Per agent, its first action id.
         version: Incremented by every change made through this class (:meth:`update`,
             :meth:`reset`, :meth:`touch`); a team caches its greedy design and its episode plan
-            per version, and ``row_max``, ``row_free``, ``free_masks`` and ``out_free`` are kept
-            up to date by :meth:`update` only, so code that writes ``q`` or ``visits`` directly
+            per version, and ``free_masks``, ``next_max`` and ``next_free`` are kept up to
+            date by :meth:`update` only, so code that writes ``q`` or ``visits`` directly
             must call :meth:`touch` afterwards.
     """
 
@@ -111,7 +116,6 @@ class QTables:
         self.visits = np.zeros(int(cells.sum()), dtype=np.int32)
         self._row_off = np.concatenate(([0], np.cumsum(self._rows)[:-1])).astype(np.int64)
         self.free_masks: list[int] = []
-        self.out_free = np.zeros(space.num_agents, dtype=np.int64)
         self.version = 0
         self._build_update_index()
         self.touch()
@@ -129,25 +133,53 @@ class QTables:
         return flat[start:start + rows * cols].reshape(rows, cols)
 
     def _build_update_index(self) -> None:
-        # Global rows: row r of table k is row ``_row_off[k] + r``; rows are contiguous in the
-        # flat arrays (``_row_cell``: flat index of a row's first cell, ``_row_len``: its length).
-        # The look-ahead of Algorithm 2 reads, for every source agent v, the rows a_v of its
-        # outgoing tables: the rows ``_row_off + a[_src]`` of one contiguous segment of edges
-        # (the layout is sorted by source), reduced with ``reduceat`` over ``_bounds``; the last
-        # segment is a sink (no outgoing table: never bootstraps) for agents without one, which
-        # ``_dst_seg`` maps every edge's target agent to.
-        n, e = self.space.num_agents, len(self._layout)
+        # Rows are numbered table after table (row r of table k is ``_row_off[k] + r``) and are
+        # contiguous in the flat arrays (``_row_cell``: flat index of a row's first cell). For
+        # the edge k = (u, v) and the actions a_u, a_v, with ``id = action_base[u] + a_u``:
+        # its row is ``id + _row_shift[k]`` and its cell ``id * cols + _cell_shift[k] + a_v``.
+        sizes = np.array(self.space.action_sizes, dtype=np.int64)
+        n = len(sizes)
+        self.action_base = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+        src_base = self.action_base[self._src]
+        self._cell_shift = self._off - src_base * self._cols
+        self._row_shift = self._row_off - src_base
         self._row_len = np.repeat(self._cols, self._rows)
         self._row_cell = np.concatenate(([0], np.cumsum(self._row_len)[:-1])).astype(np.int64)
-        sources = np.unique(self._src)
-        segment = np.full(n, len(sources), dtype=np.int64)
-        segment[sources] = np.arange(len(sources))
-        self._bounds = np.append(np.searchsorted(self._src, sources), e).astype(np.int64)
-        self._dst_seg = segment[self._dst]
-        self._buf_max = np.zeros(e + 1, dtype=np.float64)       # [e]: the sink, never full
-        self._buf_free = np.ones(e + 1, dtype=np.int64)
-        self.row_max = np.zeros(len(self._row_len), dtype=np.float64)
-        self.row_free = np.zeros(len(self._row_len), dtype=np.int64)
+        # global row -> action id of its source agent
+        self._row_action = np.arange(len(self._row_len)) - np.repeat(self._row_shift, self._rows)
+        self._source = np.zeros(n, dtype=bool)
+        self._source[self._src] = True
+        self._build_refresh_index()
+        self._clear_bit = [~(1 << c) for c in range(int(sizes.max()))]
+        self._ones = np.ones(len(self._layout), dtype=np.int32)
+        self.next_max = np.zeros(int(sizes.sum()), dtype=np.float64)
+        self.next_free = np.ones(int(sizes.sum()), dtype=np.int64)
+
+    def _build_refresh_index(self) -> None:
+        # The flat cells of the outgoing rows of action id ``id`` of agent u (all of u's outgoing
+        # tables, row a = ``_id_row[id]``): ``_out_cells[u] + a * _out_stride[u]``, padded with
+        # copies of the first cell (harmless to a max) to a common width; 0 for an agent without
+        # outgoing tables.
+        sizes = self.space.action_sizes
+        n = len(sizes)
+        cells, strides = [np.zeros(1, dtype=np.int64)] * n, [np.zeros(1, dtype=np.int64)] * n
+        for u in np.unique(self._src).tolist():
+            ks = np.flatnonzero(self._src == u).tolist()
+            cells[u] = np.concatenate([self._off[k] + np.arange(self._cols[k]) for k in ks])
+            strides[u] = np.concatenate([np.full(self._cols[k], self._cols[k]) for k in ks])
+        width = max(len(c) for c in cells)
+        self._out_cells, self._out_stride = (
+            np.array([np.pad(c, (0, width - len(c)), mode="edge") for c in parts], dtype=np.int64)
+            for parts in (cells, strides))
+        self._id_agent = np.repeat(np.arange(n), sizes)
+        self._id_row = np.concatenate([np.arange(size) for size in sizes])
+
+    def _row_maxima(self, ids: np.ndarray) -> np.ndarray:
+        """The largest Q-value of the outgoing rows of the action ``ids`` (of agents with
+        outgoing tables)."""
+        agents, rows = self._id_agent[ids], self._id_row[ids]
+        cells = self._out_cells[agents] + rows[:, None] * self._out_stride[agents]
+        return self.q[cells].max(axis=1)
 
     # ----------------------------------------------------------------- access
     def q_table(self, u: str, v: str) -> np.ndarray:
@@ -182,6 +214,14 @@ class QTables:
         start = int(self._row_off[k])
         return np.array([m.bit_count() for m in self.free_masks[start:start + int(self._rows[k])]],
                         dtype=np.int64)
+
+    def unvisited_out_of(self, agent_index: int) -> int:
+        """Number of unvisited cells over all outgoing tables of an agent."""
+        if not self._source[agent_index]:
+            return 0
+        start = int(self.action_base[agent_index])
+        size = self.space.action_sizes[agent_index]
+        return int(self.next_free[start:start + size].sum())
 
     def outgoing_slice(self, agent_index: int) -> tuple[int, int]:
         """``(start, stop)`` of the flat cells of all outgoing tables of an agent (contiguous)."""
@@ -243,50 +283,57 @@ class QTables:
             additive: Use the paper's ``Q += alpha * R`` where there is no look-ahead.
         """
         a = np.asarray(actions, dtype=np.int64)
-        e = len(self._layout)
-        if not e:
+        if not len(self._layout):
             self.version += 1
             return
-        q, visits, row_max = self.q, self.visits, self.row_max
-        src_a, dst_a = a[self._src], a[self._dst]
-        rows = self._row_off + src_a                  # the updated row of every table
-        cells = self._row_cell[rows] + dst_a
-        # Look-ahead from the row statistics (the tables before this episode): per source agent
-        # the max over its rows and whether every cell of them was visited.
-        np.take(row_max, rows, out=self._buf_max[:e])
-        np.take(self.row_free, rows, out=self._buf_free[:e])
-        best_next = np.maximum.reduceat(self._buf_max, self._bounds)[self._dst_seg]
-        boot = np.maximum.reduceat(self._buf_free, self._bounds)[self._dst_seg] == 0
+        ids = self.action_base + a
+        src_id, dst_id, dst_a = ids[self._src], ids[self._dst], a[self._dst]
+        cells = src_id * self._cols
+        cells += self._cell_shift
+        cells += dst_a
+        q = self.q
         old = q[cells]
-        plain = old + alpha * reward if additive else (1.0 - alpha) * old + alpha * reward
-        q[cells] = np.where(boot, (1.0 - alpha) * old + alpha * (reward + gamma * best_next),
-                            plain)
-        new = q[cells]
-        seen = visits[cells]
-        visits[cells] = seen + 1
-        # Row maxima: the new value if it is larger; a row whose maximum cell went down is
-        # recomputed.
-        top = row_max[rows]
-        row_max[rows] = np.maximum(top, new)
-        dropped = (new < top) & (old == top)
-        if dropped.any():
-            self._recompute_max(rows[dropped])
-        fresh = np.flatnonzero(seen == 0)
+        new = old + alpha * reward if additive else (1.0 - alpha) * old + alpha * reward
+        # Look-ahead from the statistics of the tables before this episode.
+        boot = np.logical_not(self.next_free[dst_id])      # (array ops beat scalar ones)
+        booted = np.count_nonzero(boot)
+        if booted:                  # new = (1 - alpha) * old + alpha * (reward + gamma * max)
+            target = self.next_max[dst_id]
+            target *= gamma
+            target += reward
+            target *= alpha
+            target += old * (1.0 - alpha)
+            np.copyto(new, target, where=boot)
+        q[cells] = new
+        seen = self.visits[cells]
+        self.visits[cells] = seen + self._ones
+        self._track_max(src_id, old, new, bool(booted) or not additive or alpha * reward < 0)
+        fresh = np.logical_not(seen).nonzero()[0]
         if fresh.size:
-            fresh_rows = rows[fresh]
-            self.row_free[fresh_rows] -= 1
-            self.out_free -= np.bincount(self._src[fresh], minlength=len(self.out_free))
-            masks = self.free_masks
-            for row, col in zip(fresh_rows.tolist(), dst_a[fresh].tolist(), strict=True):
-                masks[row] &= ~(1 << col)
+            fresh_id = src_id[fresh]
+            np.subtract.at(self.next_free, fresh_id, 1)
+            self._mark_visited(fresh_id + self._row_shift[fresh], dst_a[fresh])
         self.version += 1
 
-    def _recompute_max(self, rows: np.ndarray) -> None:
-        """``row_max`` of the global ``rows`` from ``q``."""
-        lengths = self._row_len[rows]
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        cells = np.repeat(self._row_cell[rows] - starts, lengths) + np.arange(int(lengths.sum()))
-        self.row_max[rows] = np.maximum.reduceat(self.q[cells], starts)
+    def _track_max(self, ids: np.ndarray, old: np.ndarray, new: np.ndarray,
+                   may_drop: bool) -> None:
+        """``next_max`` of the action ``ids`` after a cell of their rows went from ``old`` to
+        ``new``: raised to ``new``; recomputed where the cell holding the maximum went down
+        (``may_drop``: whether any cell can have gone down)."""
+        if not may_drop:
+            np.maximum.at(self.next_max, ids, new)
+            return
+        lost = (new < old) & (old == self.next_max[ids])
+        np.maximum.at(self.next_max, ids, new)
+        if np.count_nonzero(lost):
+            ids = ids[lost]
+            self.next_max[ids] = self._row_maxima(ids)
+
+    def _mark_visited(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        """Clear the bits ``cols`` of the ``free_masks`` ``rows`` (Python ``int`` masks)."""
+        masks, clear = self.free_masks, self._clear_bit
+        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+            masks[row] &= clear[col]
 
     def reset(self) -> None:
         """Zero every Q-value and visit count."""
@@ -295,20 +342,21 @@ class QTables:
         self.touch()
 
     def touch(self) -> None:
-        """Declare that ``q`` or ``visits`` was written directly: recomputes :attr:`free_masks`
-        and :attr:`out_free` and invalidates cached choices."""
+        """Declare that ``q`` or ``visits`` was written directly: recomputes :attr:`free_masks`,
+        :attr:`next_max` and :attr:`next_free` and invalidates cached choices."""
         masks: list[int] = []
-        out_free = np.zeros(self.space.num_agents, dtype=np.int64)
-        for k, src in enumerate(self._src.tolist()):
-            table = self._view(self.visits, k) == 0
-            bits = np.packbits(table, axis=1, bitorder="little")
+        for k in range(len(self._layout)):
+            bits = np.packbits(self._view(self.visits, k) == 0, axis=1, bitorder="little")
             masks.extend(int.from_bytes(row.tobytes(), "little") for row in bits)
-            out_free[src] += int(table.sum())
-        self.free_masks, self.out_free = masks, out_free
+        self.free_masks = masks
+        self.next_max[:] = 0.0
+        self.next_free[:] = 1
         if len(self._row_cell):
-            self.row_max[:] = np.maximum.reduceat(self.q, self._row_cell)
-            self.row_free[:] = np.add.reduceat((self.visits == 0).astype(np.int64),
-                                               self._row_cell)
+            sources = np.repeat(self._source, self.space.action_sizes)
+            self.next_max[sources] = self._row_maxima(np.flatnonzero(sources))
+            self.next_free[sources] = 0
+            np.add.at(self.next_free, self._row_action,
+                      np.add.reduceat((self.visits == 0).astype(np.int64), self._row_cell))
         self.version += 1
 
 

@@ -40,11 +40,14 @@ random search there.
 
 Speed: the first agent to act plans the whole episode (:meth:`SharedQAgents._plan_from`, drawing
 the random numbers acting agent by agent would draw, in the same order) and the other agents are
-served from the plan after checking the observation entries they read; an agent acting off the
-plan gives back the unused draws and replans, so choices never depend on the plan. A random
+served from the plan after checking the observation entries they read (or, through
+:meth:`~agents.base.TabularTeam.act_ahead`, handed to the play loop at once); an agent acting off
+the plan gives back the unused draws and replans, so choices never depend on the plan. A random
 action is drawn from a Python ``int`` bit mask of its row's unvisited cells
-(:attr:`~agents.qtables.QTables.free_masks`) with uniforms drawn in blocks; a greedy episode is the
-greedy design cached until the tables change.
+(:attr:`~agents.qtables.QTables.free_masks`; at a fan-in, :mod:`agents.exploration`) with
+uniforms drawn in blocks, in one loop over the agents when the whole episode explores
+(:meth:`SharedQAgents._explore_plan`); a greedy episode is the greedy design cached until the
+tables change.
 
 Example:
     >>> from cnn_design_env.space import get_space
@@ -61,12 +64,14 @@ Example:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from agents.base import TabularTeam, UndecidedPredecessorError
+from agents.exploration import FAN_IN_CANDIDATES, candidates, most_unvisited, nth_unvisited
 from agents.qtables import QTables
 from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule
 from cnn_design_env.space import Design, SearchSpace
@@ -155,7 +160,13 @@ class SharedQAgents(TabularTeam):
                 self._fan.append((preds, firsts, base, size) if incoming else None)
         self._preds = [tuple(index[u] for u, _ in t.agents[name].incoming)
                        for name in self.space.agents]
+        self._build_explore_readers()
         self._first_cells = t.outgoing_slice(0)
+        # The first agent's tables come first in the layout, so their rows are the first
+        # ``len(_first_row_len)`` rows of ``free_masks``, in the order of their cells.
+        first_out = sorted(t.agents[self.space.agents[0]].outgoing, key=lambda e: index[e[1]])
+        self._first_row_len = [self.space.action_sizes[index[v]] for _, v in first_out
+                               for _ in range(self.space.action_sizes[0])]
         self._second = self.space.agents[1]
         self._greedy: list[int] = []
         self._greedy_expect: list[int] = []
@@ -163,6 +174,26 @@ class SharedQAgents(TabularTeam):
         self._size_list = list(self.space.action_sizes)
         self._deps = self._preds
         self._versioned = self.tables
+
+    def _build_explore_readers(self) -> None:
+        # Algorithm 1 in _explore_plan, from the third agent on (the first two choose jointly):
+        # the row of ``free_masks`` read from table (j, i) is ``first_row - 1 + expect[j]``.
+        # ``_explore_single[i]``: (j, first_row - 1, |A_i|) for one incoming table (else None);
+        # ``_explore_fan[i]``: (getter of expect[j] for every j, their first_row - 1, |A_i|,
+        # the function of :data:`FAN_IN_CANDIDATES` for that many tables) for several (else
+        # None).
+        t, index, sizes = self.tables, self.space.agent_index, self.space.action_sizes
+        self._explore_single: list[tuple[int, int, int] | None] = []
+        self._explore_fan: list[tuple[Any, tuple[int, ...], int, Any] | None] = []
+        for i, name in enumerate(self.space.agents):
+            readers = [(index[u], t.first_row(u, v) - 1) for u, v in t.agents[name].incoming]
+            if i < self.pair or not readers:
+                readers = []
+            self._explore_single.append((*readers[0], sizes[i]) if len(readers) == 1 else None)
+            self._explore_fan.append(
+                (operator.itemgetter(*(j for j, _ in readers)), tuple(f for _, f in readers),
+                 sizes[i], FAN_IN_CANDIDATES.get(len(readers), candidates))
+                if len(readers) > 1 else None)
 
     def _pick_bit(self, mask: int, n: int) -> int:
         """A uniform position among the set bits of ``mask`` (non-zero, below ``1 << n``).
@@ -195,42 +226,76 @@ class SharedQAgents(TabularTeam):
         """The episode's actions from agent ``start`` on (see :meth:`TabularTeam._plan_from`):
         Algorithm 1 where the coin says random, Algorithm 3 elsewhere, in agent order, drawing
         what acting agent by agent draws. A greedy episode from the first agent is the cached
-        greedy design."""
-        n = self._n
+        greedy design; an episode where every agent explores is :meth:`_explore_plan`."""
         per_agent = self.coin == "agent" and self._ep_epsilon < 1.0
-        coin = self._ep_coin
-        if not coin and not per_agent and start == 0:
-            greedy = self._greedy_cache()
-            self._set_plan(greedy, self._greedy_expect, [self._base + self._next_uniform] * n, n,
-                           n)
-            return
+        if per_agent:
+            super()._plan_from(start, expect)
+        elif self._ep_coin:
+            self._explore_plan(start, expect)
+        elif start == 0:
+            n = self._n
+            self._set_plan(self._greedy_cache(), self._greedy_expect,
+                           [self._base + self._next_uniform] * n, n, n)
+        else:
+            super()._plan_from(start, expect)
+
+    def _explore_plan(self, start: int, expect: list[int]) -> None:
+        """:meth:`_plan_from` when every agent explores: :meth:`_choose`'s Algorithm 1 with the
+        agents after the first two inlined: the unvisited actions as a mask (at a fan-in, those
+        unvisited in the most incoming rows: :func:`most_unvisited`), and :meth:`_pick_bit`'s
+        first draw read straight from the stream block (the same choices and draws)."""
+        n = self._n
         actions, positions = [-1] * n, [0] * n
-        masks, single, sizes = self.tables.free_masks, self._single, self._size_list
-        epsilon, uniform = self._ep_epsilon, self._uniform
-        first_explore, end = n, n
-        for i in range(start, n):
-            explore = coin
-            if per_agent and i >= 2:
-                explore = uniform() < epsilon
-                if explore and first_explore == n:
-                    first_explore = i
-            s = single[i]
-            row = expect[s[0]] - 1 if s is not None else 0
-            if row < 0 or s is None or i < 2 or not explore:
-                try:
-                    a = self._choose(i, expect, explore)
-                except UndecidedPredecessorError:
-                    if i == start:
-                        raise
+        masks = self.tables.free_masks
+        block, k, base = self._uniforms, self._next_uniform, self._base
+        limit = len(block)
+        end = n
+        for i, one, fan in zip(range(start, n), self._explore_single[start:],
+                               self._explore_fan[start:], strict=True):
+            if one is not None and expect[one[0]] and k < limit:     # one incoming table
+                j, row, size = one
+                mask = masks[row + expect[j]]
+            elif fan is not None and k < limit and 0 not in (decided := fan[0](expect)):
+                mask = fan[3](masks, fan[1], decided)
+                size = fan[2]
+            else:                                    # the first two agents, undecided, ...
+                self._next_uniform = k
+                a = self._explore_agent(i, expect, start)
+                if a < 0:
                     end = i
                     break
-            else:                                   # Algorithm 1, one incoming table
-                mask = masks[s[2] + row]
-                a = self._pick_bit(mask, sizes[i]) if mask else int(uniform() * sizes[i])
-            actions[i] = a
-            expect[i] = a + 1
-            positions[i] = self._base + self._next_uniform
-        self._set_plan(actions, expect, positions, end, first_explore)
+                block, k, base = self._uniforms, self._next_uniform, self._base
+                limit = len(block)
+                actions[i], expect[i], positions[i] = a, a + 1, base + k
+                continue
+            u = block[k]
+            k += 1
+            a = int(u * size)                                # no unvisited action: uniform
+            if mask:
+                count = mask.bit_count()
+                if 4 * count < size:                         # sparse: the k-th set bit
+                    for _ in range(int(u * count)):
+                        mask &= mask - 1
+                    a = (mask & -mask).bit_length() - 1
+                elif not mask >> a & 1:                      # rejected: _pick_bit goes on
+                    self._next_uniform = k - 1
+                    a = self._pick_bit(mask, size)
+                    block, k, base = self._uniforms, self._next_uniform, self._base
+                    limit = len(block)
+            actions[i], expect[i], positions[i] = a, a + 1, base + k
+        self._next_uniform = k
+        self._set_plan(actions, expect, positions, end, n)
+
+    def _explore_agent(self, i: int, expect: list[int], start: int) -> int:
+        """Algorithm 1 for agent ``i`` of :meth:`_explore_plan` where it is not inlined (one of
+        the first two agents, an undecided predecessor, the end of a stream block); -1 to end
+        the plan before ``i``."""
+        try:
+            return self._choose(i, expect, True)
+        except UndecidedPredecessorError:
+            if i == start:
+                raise
+            return -1
 
     def _choose(self, i: int, obs: list[int], explore: bool) -> int:
         if not explore:
@@ -250,17 +315,18 @@ class SharedQAgents(TabularTeam):
 
     def _explore_first(self) -> int:
         """Algorithm 1 for the first agent: an unvisited cell of its outgoing tables."""
-        if not self.tables.out_free[0]:
+        masks = self.tables.free_masks[:len(self._first_row_len)]
+        free = sum(map(int.bit_count, masks))
+        if not free:
             return self._pick(int(self._sizes[0]))
         start, stop = self._first_cells
         visits = self.tables.visits
         for _ in range(_TRIES):
             position = start + int(self._uniform() * (stop - start))
-            if visits[position] == 0:
+            if not visits[position]:
                 break
         else:
-            free = np.flatnonzero(visits[start:stop] == 0)
-            position = start + int(free[self._pick(free.size)])
+            position = start + nth_unvisited(masks, self._first_row_len, self._pick(free))
         (_, v), row, col = self.tables.locate(position)
         if v == self._second:
             self._plan = (row, col)
@@ -331,25 +397,8 @@ class SharedQAgents(TabularTeam):
 
     def _most_unvisited(self, masks: list[int], size: int) -> int:
         """Uniformly, an action unvisited in the largest number of the rows ``masks``."""
-        every = masks[0]
-        for mask in masks:
-            every &= mask
-        if every:                                             # unvisited in every row
-            return self._pick_bit(every, size)
-        if not any(masks):
-            return self._pick(size)
-        # Bit-sliced counters: bit c of digits[d] is digit d of column c's count.
-        digits = [0] * len(masks).bit_length()
-        for carry in masks:
-            for d in range(len(digits)):
-                digits[d], carry = digits[d] ^ carry, digits[d] & carry
-                if not carry:
-                    break
-        best = (1 << size) - 1
-        for digit in reversed(digits):                        # keep the largest counts
-            if best & digit:
-                best &= digit
-        return self._pick_bit(best, size)
+        best = most_unvisited(masks)
+        return self._pick_bit(best, size) if best else self._pick(size)
 
     def _clear_episode(self) -> None:
         super()._clear_episode()
@@ -393,3 +442,4 @@ class SharedQAgents(TabularTeam):
     def __repr__(self) -> str:
         return (f"SharedQAgents(space={self.space.name!r}, tables={len(self.tables.edges)}, "
                 f"cells={self.tables.cells}, episodes={self.episodes}, phase={self.phase!r})")
+

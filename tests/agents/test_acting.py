@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents import Constant, IndependentQAgents, SharedQAgents
+from agents import Constant, ExponentialDecay, IndependentQAgents, SharedQAgents
 from cnn_design_env.space import Design, get_space
 
 GREEDY = {"exploration_episodes": 0, "epsilon": Constant(0.0)}
@@ -203,3 +203,57 @@ def test_random_choices_match_their_brute_force_definition(first_fan):
         assert set(np.flatnonzero(draws)) == set(bits)
         expected = 6000 / len(bits)
         assert np.all(np.abs(draws[bits] - expected) < 5 * np.sqrt(expected))
+
+
+# -------------------------------------------------------- act_ahead, fan-ins
+def test_act_ahead_gives_what_act_gives_agent_by_agent(play_design):
+    """Same designs and the same generator stream, through the exploration phase and random
+    and greedy episodes of the second phase."""
+    space = get_space("inception_mini")
+    kwargs = {"exploration_episodes": 30, "epsilon": ExponentialDecay(1.0, 0.9)}
+    ahead, by_agent = SharedQAgents(space, seed=4, **kwargs), SharedQAgents(space, seed=4, **kwargs)
+    obs = np.zeros(space.num_agents + 1, dtype=np.int64)
+    for k in range(60):
+        agents, actions = ahead.act_ahead(space.agents[0], obs)
+        assert tuple(agents) == space.agents
+        design = play_design(by_agent, space)
+        assert tuple(actions) == design
+        ahead.learn(design, float(k % 7))
+        by_agent.learn(design, float(k % 7))
+    assert ahead.state_dict()[1]["next_uniform"] == by_agent.state_dict()[1]["next_uniform"]
+
+
+def test_played_gives_back_the_draws_of_agents_not_played(chain, observe):
+    team, reference = SharedQAgents(chain, seed=6), SharedQAgents(chain, seed=6)
+    agents, actions = team.act_ahead("a", observe(chain, {}, "a"))
+    assert tuple(agents) == ("a", "b", "c")
+    team.played(2)                       # the driver stopped after b; c acts off the plan
+    a = reference.act("a", observe(chain, {}, "a"))
+    b = reference.act("b", observe(chain, {"a": a}, "b"))
+    assert [a, b] == actions[:2]
+    other = {"a": a, "b": (b + 1) % 3}
+    assert team.act("c", observe(chain, other, "c")) == reference.act("c", observe(chain, other,
+                                                                                   "c"))
+    with pytest.raises(ValueError, match="does not follow an act_ahead"):
+        team.played(1)
+
+
+@pytest.mark.parametrize("feeders", [2, 3, 4])
+def test_unrolled_fan_in_candidates_match_the_general_count(feeders):
+    from agents.exploration import FAN_IN_CANDIDATES, most_unvisited
+
+    rng = np.random.default_rng(feeders)
+    rows = tuple(range(0, 40 * feeders, 40))
+    for _ in range(300):
+        masks = [0] * (40 * feeders + 8)
+        decided = tuple(int(d) for d in rng.integers(1, 8, feeders))
+        density = rng.random()
+        picked = [int(sum(1 << c for c in np.flatnonzero(rng.random(10) < density)))
+                  for _ in range(feeders)]
+        for r, d, m in zip(rows, decided, picked, strict=True):
+            masks[r + d] = m
+        counts = np.array([[m >> c & 1 for c in range(10)] for m in picked]).sum(axis=0)
+        expected = 0 if counts.max() == 0 else sum(1 << int(c) for c in
+                                                     np.flatnonzero(counts == counts.max()))
+        assert FAN_IN_CANDIDATES[feeders](masks, rows, decided) == expected
+        assert most_unvisited(picked) == expected

@@ -157,3 +157,25 @@ def test_schedules_follow_the_paper(chain):
     for k, (_, eps, alpha) in enumerate(seen[3:]):
         assert eps == pytest.approx(0.99 ** (k * (k + 1) / 2))
         assert alpha == pytest.approx(0.95 * 0.999 ** (k * (k + 1) / 2))
+
+
+@pytest.mark.parametrize("additive", [True, False])
+def test_look_ahead_statistics_match_the_tables(fan, additive):
+    """``next_max`` / ``next_free`` (kept up to date by the update, through maxima that go down
+    with negative rewards) equal the max and unvisited count over each agent's outgoing rows."""
+    team = SharedQAgents(fan, seed=1, additive=additive)
+    tables = team.tables
+    rng = np.random.default_rng(2)
+    for _ in range(60):
+        team.learn(fan.sample(rng), float(rng.normal(0.0, 3.0)))
+        for name in fan.agents:
+            outgoing = tables.agents[name].outgoing
+            base = int(tables.action_base[fan.agent_index[name]])
+            for a in range(fan.action_sizes[fan.agent_index[name]]):
+                if not outgoing:
+                    assert tables.next_free[base + a] == 1                 # never bootstraps
+                    continue
+                rows_q = [tables.q_table(u, v)[a] for u, v in outgoing]
+                rows_v = [tables.visit_table(u, v)[a] for u, v in outgoing]
+                assert tables.next_max[base + a] == max(r.max() for r in rows_q)
+                assert tables.next_free[base + a] == sum(int((r == 0).sum()) for r in rows_v)
