@@ -30,7 +30,17 @@ def _figure(width: float = 7.0, height: float = 4.2) -> tuple[Any, Any]:
     return figure, figure.add_subplot(1, 1, 1)
 
 
-def _save(figure: Any, path: Path) -> Path:
+def _save(figure: Any, ax: Any, path: str | Path, *, labels: tuple[str, str, str],
+          legend: bool = True) -> Path:
+    """Label the axes (``x, y, title``), add a grid (and legend) and write ``path``."""
+    xlabel, ylabel, title = labels
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend(loc="lower right", fontsize=8)
+    path = Path(path)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
@@ -49,12 +59,7 @@ def plot_rewards(records: Sequence[Record], path: str | Path, *, title: str = ""
     if len(rewards):
         ax.plot(episodes, np.maximum.accumulate(rewards), color="black", lw=1.5,
                 label="best so far")
-    ax.set_xlabel("episode")
-    ax.set_ylabel("reward")
-    ax.set_title(title or "reward per episode")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    return _save(figure, Path(path))
+    return _save(figure, ax, path, labels=("episode", "reward", title or "reward per episode"))
 
 
 def plot_pareto(records: Sequence[Record], path: str | Path, *, title: str = "") -> Path:
@@ -82,12 +87,8 @@ def plot_pareto(records: Sequence[Record], path: str | Path, *, title: str = "")
                    color="gold", edgecolor="black", zorder=4, label="best reward")
     if len(sizes) and sizes.min() > 0 and sizes.max() / sizes.min() > 20:
         ax.set_xscale("log")
-    ax.set_xlabel("model size (MB)")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title(title or "accuracy vs model size")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    return _save(figure, Path(path))
+    return _save(figure, ax, path, labels=("model size (MB)", "validation accuracy",
+                                           title or "accuracy vs model size"))
 
 
 def plot_best_vs_cost(records: Sequence[Record], path: str | Path, *, title: str = "") -> Path:
@@ -98,11 +99,9 @@ def plot_best_vs_cost(records: Sequence[Record], path: str | Path, *, title: str
         best = np.maximum.accumulate([r.reward for r in records])
         ax.step(cost, best, where="post", color="tab:blue")
         ax.scatter(cost, best, s=6, color="tab:blue")
-    ax.set_xlabel("cumulative evaluation cost (s)")
-    ax.set_ylabel("best reward so far")
-    ax.set_title(title or "best reward vs cost")
-    ax.grid(alpha=0.3)
-    return _save(figure, Path(path))
+    return _save(figure, ax, path, legend=False,
+                 labels=("cumulative evaluation cost (s)", "best reward so far",
+                         title or "best reward vs cost"))
 
 
 def write_plots(records: Sequence[Record], directory: str | Path, *, title: str = ""
