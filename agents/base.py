@@ -9,21 +9,22 @@ chooses (``_choose``), how a design updates them (``_update``) and their arrays 
 Phases (section VI): the first ``exploration_episodes`` episodes explore (``epsilon = 1``, the
 learning rate constant at ``alpha.value(0)``); afterwards, in the exploration-exploitation phase,
 ``alpha`` and ``epsilon`` follow their schedules in ``k``, the number of episodes already finished
-in that phase. The coin deciding random vs greedy is flipped once per episode (``coin="episode"``,
-the default) or once per agent (``coin="agent"``; agents that choose jointly, such as the first two
-agents of the shared team, use one coin).
+in that phase (:class:`~agents.phases.Phases`). The coin deciding random vs greedy is flipped once
+per episode (``coin="episode"``, the default) or once per agent (``coin="agent"``; agents that
+choose jointly, such as the first two agents of the shared team, use one coin).
 """
 
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from agents.phases import EXPLOITATION, EXPLORATION, Phases
 from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule, schedule_from_dict
 from cnn_design_env.evaluators.base import Metrics
 from cnn_design_env.space import Design, SearchSpace
@@ -33,8 +34,6 @@ __all__ = ["COINS", "EXPLOITATION", "EXPLORATION", "EpisodeInfo", "TabularTeam",
 
 UNIFORM_BLOCK = 1024
 """Uniforms drawn from the generator at a time."""
-EXPLORATION = "exploration"
-EXPLOITATION = "exploitation"
 COINS = ("episode", "agent")
 
 
@@ -63,7 +62,7 @@ class EpisodeInfo:
     updated: bool
 
 
-class TabularTeam(ABC):
+class TabularTeam(Phases):
     """Base of the tabular teams (see the module docstring).
 
     Args:
@@ -102,6 +101,7 @@ class TabularTeam(ABC):
         self.exploration_episodes = exploration_episodes
         self._rng = np.random.default_rng(seed)
         self._uniforms: list[float] = []
+        self._drawn: tuple[list[float], np.ndarray] = (self._uniforms, np.zeros(0))
         self._next_uniform = 0
         self._base = 0
         self._blocks: list[tuple[int, list[float]]] = [(0, self._uniforms)]
@@ -125,53 +125,6 @@ class TabularTeam(ABC):
         self.converged_episode: int | None = None
         self.last_episode: EpisodeInfo | None = None
         self._clear_episode()
-
-    # ------------------------------------------------------------ schedule
-    @abstractmethod
-    def default_exploration_episodes(self) -> int:
-        """The paper's rule for the exploration length (subclasses define it)."""
-
-    @property
-    def exploration_episodes(self) -> int:
-        """Length of the exploration phase in episodes."""
-        return self._exploration_episodes
-
-    @exploration_episodes.setter
-    def exploration_episodes(self, value: int | None) -> None:
-        if value is None:
-            value = self.default_exploration_episodes()
-        if int(value) < 0:
-            raise ValueError(f"exploration_episodes must be >= 0, got {value!r}")
-        self._exploration_episodes = int(value)
-
-    @property
-    def phase(self) -> str:
-        """The phase of the next episode."""
-        return EXPLORATION if self.episodes < self._exploration_episodes else EXPLOITATION
-
-    @property
-    def phase_episodes(self) -> int:
-        """``k``: episodes already finished in the exploration-exploitation phase."""
-        return max(0, self.episodes - self._exploration_episodes)
-
-    @property
-    def epsilon(self) -> float:
-        """Exploration rate of the next episode (1 during exploration)."""
-        if self.phase == EXPLORATION:
-            return 1.0
-        return self.epsilon_schedule.value(self.phase_episodes)
-
-    @property
-    def alpha(self) -> float:
-        """Learning rate of the next episode's update."""
-        if self.phase == EXPLORATION:
-            return self.alpha_schedule.value(0)
-        return self.alpha_schedule.value(self.phase_episodes)
-
-    @property
-    def converged(self) -> bool:
-        """Whether the same design came out of ``K`` consecutive exploiting episodes."""
-        return self.converged_design is not None
 
     # ----------------------------------------------------------------- act
     def act(self, agent: str, observation: Mapping[str, Any] | np.ndarray) -> int:
@@ -347,8 +300,12 @@ class TabularTeam(ABC):
         # Blocks given back by a rewind come first; ``_blocks`` lists the blocks entered since
         # the plan in progress started (``_base`` is the absolute index of a block's first value).
         self._base += len(self._uniforms)
-        self._uniforms = self._ahead.pop(0) if self._ahead else self._rng.random(
-            UNIFORM_BLOCK).tolist()
+        if self._ahead:
+            self._uniforms = self._ahead.pop(0)
+        else:                          # the array too (for a compiled planner: ``_drawn``)
+            drawn = self._rng.random(UNIFORM_BLOCK)
+            self._uniforms = drawn.tolist()
+            self._drawn = (self._uniforms, drawn)
         self._next_uniform = 0
         self._blocks.append((self._base, self._uniforms))
 
@@ -544,7 +501,7 @@ class TabularTeam(ABC):
         last = meta.get("last_episode")
         self.last_episode = None if last is None else EpisodeInfo(**last)
 
-    def _set_params(self, params: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
+    def _set_params(self, params: Mapping[str, Any]) -> None:
         """Restore subclass parameters from :meth:`_params`."""
 
     def save(self, path: str) -> str:

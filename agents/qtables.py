@@ -21,7 +21,10 @@ Storage: all tables live in one flat ``q`` array and one flat ``visits`` array, 
 edge with index arrays built once (a fixed, small number of NumPy calls per episode); its
 look-ahead reads, per agent and action, the maximum and the unvisited count over the agent's
 outgoing rows for that action (:attr:`QTables.next_max`, :attr:`QTables.next_free`), kept up to
-date with the tables, so an update costs O(edges), not O(cells of the rows it reads).
+date with the tables, so an update costs O(edges), not O(cells of the rows it reads). Where
+numba is installed (and every agent has at most 63 actions, Q-values in float64), the update runs
+as the compiled kernel :func:`agents.kernels.update` (the same arithmetic) and the masks of
+unvisited cells live in an ``int64`` array (:attr:`QTables.free_bits`).
 
 Example:
     >>> from cnn_design_env.space import get_space
@@ -40,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agents import kernels
 from cnn_design_env.space import SearchSpace
 
 __all__ = ["AgentTables", "Edge", "QTables"]
@@ -73,6 +77,10 @@ class QTables:
     Args:
         space: The search space; one table per edge of ``space.agent_edges``.
         dtype: Floating dtype of the Q-values (``float32`` halves the memory).
+        compiled: Use the compiled kernels (:mod:`agents.kernels`): ``None`` (default) where
+            numba is installed and the space fits them (float64, at most
+            :data:`~agents.kernels.MAX_COLUMNS` actions per agent), ``False`` never (the NumPy
+            reference), ``True`` always.
 
     Attributes:
         space: The search space.
@@ -83,7 +91,15 @@ class QTables:
         free_masks: The unvisited cells of every row of every table as a Python ``int`` bit mask
             (bit ``c`` set = column ``c`` unvisited), derived from ``visits``; what the random
             actions of Algorithm 1 draw from without a NumPy call. Rows are numbered table after
-            table in layout order (:meth:`first_row`).
+            table in layout order (:meth:`first_row`). With the compiled kernels, a read-only
+            list made from :attr:`free_bits` when read (:meth:`free_mask` reads one row).
+        free_bits: With the compiled kernels, the same masks as an ``int64`` array (kept up to
+            date by :meth:`update`); else ``None``.
+        compiled: Whether the compiled kernels are used.
+        kernel_edges: The kernels' table index: per table in layout order, its source agent,
+            target agent, columns, cell shift and row shift (:func:`agents.kernels.update`).
+        kernel_out: Per agent, ``(first, stop)`` of its outgoing tables in layout order.
+        kernel_offsets: Per table in layout order, the flat index of its first cell.
         next_max: Per action id (agent ``i``'s action ``a`` is id ``action_base[i] + a``), the
             largest Q-value of agent ``i``'s outgoing rows ``a``: the max of :meth:`update`'s
             look-ahead (0 for an agent without outgoing tables).
@@ -97,7 +113,8 @@ class QTables:
             must call :meth:`touch` afterwards.
     """
 
-    def __init__(self, space: SearchSpace, *, dtype: np.dtype | type = np.float64) -> None:
+    def __init__(self, space: SearchSpace, *, dtype: np.dtype | type = np.float64,
+                 compiled: bool | None = None) -> None:
         self.space = space
         self.edges: tuple[Edge, ...] = tuple(space.agent_edges)
         index = space.agent_index
@@ -115,8 +132,19 @@ class QTables:
         self.q = np.zeros(int(cells.sum()), dtype=dtype)
         self.visits = np.zeros(int(cells.sum()), dtype=np.int32)
         self._row_off = np.concatenate(([0], np.cumsum(self._rows)[:-1])).astype(np.int64)
-        self.free_masks: list[int] = []
+        self._masks: list[int] = []
+        self.free_bits: np.ndarray | None = None
         self.version = 0
+        fits = (self.q.dtype == np.float64 and max(sizes, default=0) <= kernels.MAX_COLUMNS
+                and len(layout) > 0)
+        if compiled and not (kernels.available() and fits):
+            raise ValueError(f"compiled=True needs numba and a space with at most "
+                             f"{kernels.MAX_COLUMNS} actions per agent and float64 Q-values; "
+                             f"got numba={'yes' if kernels.available() else 'missing'}, "
+                             f"{max(sizes, default=0)} actions, {self.q.dtype}")
+        self.compiled = bool(kernels.available() and fits if compiled is None else compiled)
+        if self.compiled:
+            kernels.compile_kernels()
         self._build_update_index()
         self.touch()
         self._q_views = {e: self._view(self.q, k) for e, k in self._slot.items()}
@@ -152,6 +180,14 @@ class QTables:
         self._build_refresh_index()
         self._clear_bit = [~(1 << c) for c in range(int(sizes.max()))]
         self._ones = np.ones(len(self._layout), dtype=np.int32)
+        # The compiled update's index: per table (source, target, columns, cell shift, row
+        # shift); per agent, the range of its outgoing tables in layout order.
+        self.kernel_edges = np.stack([self._src, self._dst, self._cols, self._cell_shift,
+                                      self._row_shift])
+        agents = np.arange(n)
+        self.kernel_out = np.stack([np.searchsorted(self._src, agents),
+                                    np.searchsorted(self._src, agents, "right")], axis=1)
+        self.kernel_offsets = self._off
         self.next_max = np.zeros(int(sizes.sum()), dtype=np.float64)
         self.next_free = np.ones(int(sizes.sum()), dtype=np.int64)
 
@@ -208,12 +244,29 @@ class QTables:
         """Index in :attr:`free_masks` of row 0 of table ``(u, v)`` (row ``r`` is ``+ r``)."""
         return int(self._row_off[self._slot[self._edge(u, v)]])
 
+    @property
+    def free_masks(self) -> list[int]:
+        """See the class docstring."""
+        if self.free_bits is not None and self._masks_version != self.version:
+            self._masks, self._masks_version = self.free_bits.tolist(), self.version
+        return self._masks
+
+    def free_mask(self, row: int) -> int:
+        """The :attr:`free_masks` entry ``row`` (without building the whole list)."""
+        return self._masks[row] if self.free_bits is None else int(self.free_bits[row])
+
+    def free_mask_rows(self, start: int, stop: int) -> list[int]:
+        """The :attr:`free_masks` entries ``start:stop``."""
+        if self.free_bits is None:
+            return self._masks[start:stop]
+        return self.free_bits[start:stop].tolist()
+
     def free_per_row(self, u: str, v: str) -> np.ndarray:
         """Number of unvisited cells in each row of table ``(u, v)``."""
         k = self._slot[self._edge(u, v)]
         start = int(self._row_off[k])
-        return np.array([m.bit_count() for m in self.free_masks[start:start + int(self._rows[k])]],
-                        dtype=np.int64)
+        masks = self.free_mask_rows(start, start + int(self._rows[k]))
+        return np.array([m.bit_count() for m in masks], dtype=np.int64)
 
     def unvisited_out_of(self, agent_index: int) -> int:
         """Number of unvisited cells over all outgoing tables of an agent."""
@@ -286,6 +339,13 @@ class QTables:
         if not len(self._layout):
             self.version += 1
             return
+        if self.free_bits is not None:
+            kernels.update(a, float(reward), float(alpha), float(gamma), bool(additive), self.q,
+                           self.visits, self.next_max, self.next_free, self.free_bits,
+                           self.action_base, self.kernel_edges, self.kernel_out,
+                           self.kernel_offsets)
+            self.version += 1
+            return
         ids = self.action_base + a
         src_id, dst_id, dst_a = ids[self._src], ids[self._dst], a[self._dst]
         cells = src_id * self._cols
@@ -331,7 +391,7 @@ class QTables:
 
     def _mark_visited(self, rows: np.ndarray, cols: np.ndarray) -> None:
         """Clear the bits ``cols`` of the ``free_masks`` ``rows`` (Python ``int`` masks)."""
-        masks, clear = self.free_masks, self._clear_bit
+        masks, clear = self._masks, self._clear_bit
         for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
             masks[row] &= clear[col]
 
@@ -348,7 +408,9 @@ class QTables:
         for k in range(len(self._layout)):
             bits = np.packbits(self._view(self.visits, k) == 0, axis=1, bitorder="little")
             masks.extend(int.from_bytes(row.tobytes(), "little") for row in bits)
-        self.free_masks = masks
+        self._masks, self._masks_version = masks, -1
+        if self.compiled:
+            self.free_bits = np.array(masks, dtype=np.int64)
         self.next_max[:] = 0.0
         self.next_free[:] = 1
         if len(self._row_cell):

@@ -46,8 +46,10 @@ the plan gives back the unused draws and replans, so choices never depend on the
 action is drawn from a Python ``int`` bit mask of its row's unvisited cells
 (:attr:`~agents.qtables.QTables.free_masks`; at a fan-in, :mod:`agents.exploration`) with
 uniforms drawn in blocks, in one loop over the agents when the whole episode explores
-(:meth:`SharedQAgents._explore_plan`); a greedy episode is the greedy design cached until the
-tables change.
+(:mod:`agents.planning`); a greedy episode is the greedy design cached until the tables change.
+Where numba is installed, that loop and the update run as compiled kernels
+(:mod:`agents.kernels`; ``compiled=False`` keeps the Python/NumPy reference, with the same
+choices, draws and Q-values).
 
 Example:
     >>> from cnn_design_env.space import get_space
@@ -64,25 +66,21 @@ Example:
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
-from agents.base import TabularTeam, UndecidedPredecessorError
-from agents.exploration import FAN_IN_CANDIDATES, candidates, most_unvisited, nth_unvisited
+from agents.exploration import most_unvisited, nth_unvisited
+from agents.planning import _TRIES, ExplorePlanning
 from agents.qtables import QTables
 from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule
 from cnn_design_env.space import Design, SearchSpace
 
 __all__ = ["SharedQAgents"]
 
-_TRIES = 4
-"""Uniform draws tried (rejection sampling) before selecting among the unvisited cells."""
 
-
-class SharedQAgents(TabularTeam):
+class SharedQAgents(ExplorePlanning):
     """The paper's multi-agent Q-learning team (shared Q-tables on the agent graph's edges).
 
     Args:
@@ -100,6 +98,10 @@ class SharedQAgents(TabularTeam):
         coin: ``"episode"`` or ``"agent"`` (see the module docstring).
         convergence_window: ``K`` identical consecutive exploiting episodes mean convergence.
         dtype: Floating dtype of the Q-tables.
+        compiled: Plan exploring episodes and update with the compiled kernels of
+            :mod:`agents.kernels` (the same choices, draws and Q-values as the Python/NumPy
+            reference): ``None`` (default) where numba is installed and the space fits them,
+            ``False`` never, ``True`` always (:class:`~agents.qtables.QTables`).
 
     Attributes:
         tables: The Q-tables and visit counts, with the agent-to-table mapping.
@@ -115,7 +117,7 @@ class SharedQAgents(TabularTeam):
                  additive: bool = True, exploration_episodes: int | None = None,
                  alpha: Schedule = PAPER_ALPHA, epsilon: Schedule = PAPER_EPSILON,
                  coin: str = "episode", convergence_window: int = 10,
-                 dtype: np.dtype | type = np.float64) -> None:
+                 dtype: np.dtype | type = np.float64, compiled: bool | None = None) -> None:
         if space.num_agents < 2:
             raise ValueError(f"SharedQAgents needs at least 2 agents (one Q-table per agent-graph "
                              f"edge); space {space.name!r} has {space.num_agents}: use "
@@ -124,7 +126,7 @@ class SharedQAgents(TabularTeam):
             raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
         self.gamma = float(gamma)
         self.additive = bool(additive)
-        self.tables = QTables(space, dtype=dtype)
+        self.tables = QTables(space, dtype=dtype, compiled=compiled)
         self._plan: tuple[int, int] | None = None
         super().__init__(space, seed=seed, exploration_episodes=exploration_episodes,
                          alpha=alpha, epsilon=epsilon, coin=coin,
@@ -175,52 +177,6 @@ class SharedQAgents(TabularTeam):
         self._deps = self._preds
         self._versioned = self.tables
 
-    def _build_explore_readers(self) -> None:
-        # Algorithm 1 in _explore_plan, from the third agent on (the first two choose jointly):
-        # the row of ``free_masks`` read from table (j, i) is ``first_row - 1 + expect[j]``.
-        # ``_explore_single[i]``: (j, first_row - 1, |A_i|) for one incoming table (else None);
-        # ``_explore_fan[i]``: (getter of expect[j] for every j, their first_row - 1, |A_i|,
-        # the function of :data:`FAN_IN_CANDIDATES` for that many tables) for several (else
-        # None).
-        t, index, sizes = self.tables, self.space.agent_index, self.space.action_sizes
-        self._explore_single: list[tuple[int, int, int] | None] = []
-        self._explore_fan: list[tuple[Any, tuple[int, ...], int, Any] | None] = []
-        for i, name in enumerate(self.space.agents):
-            readers = [(index[u], t.first_row(u, v) - 1) for u, v in t.agents[name].incoming]
-            if i < self.pair or not readers:
-                readers = []
-            self._explore_single.append((*readers[0], sizes[i]) if len(readers) == 1 else None)
-            self._explore_fan.append(
-                (operator.itemgetter(*(j for j, _ in readers)), tuple(f for _, f in readers),
-                 sizes[i], FAN_IN_CANDIDATES.get(len(readers), candidates))
-                if len(readers) > 1 else None)
-
-    def _pick_bit(self, mask: int, n: int) -> int:
-        """A uniform position among the set bits of ``mask`` (non-zero, below ``1 << n``).
-
-        Rejection sampling (uniform draws accepted on a set bit) while at least a quarter of the
-        bits are set, else the k-th set bit: uniform either way.
-        """
-        count = mask.bit_count()
-        block, k = self._uniforms, self._next_uniform       # the stream, read inline
-        if 4 * count >= n:
-            for _ in range(_TRIES):
-                if k >= len(block):
-                    self._refill()
-                    block, k = self._uniforms, 0
-                c = int(block[k] * n)
-                k += 1
-                if (mask >> c) & 1:
-                    self._next_uniform = k
-                    return c
-        if k >= len(block):
-            self._refill()
-            block, k = self._uniforms, 0
-        self._next_uniform = k + 1
-        for _ in range(int(block[k] * count)):
-            mask &= mask - 1                                  # drop the lowest set bit
-        return (mask & -mask).bit_length() - 1
-
     # ----------------------------------------------------------------- act
     def _plan_from(self, start: int, expect: list[int]) -> None:
         """The episode's actions from agent ``start`` on (see :meth:`TabularTeam._plan_from`):
@@ -239,64 +195,6 @@ class SharedQAgents(TabularTeam):
         else:
             super()._plan_from(start, expect)
 
-    def _explore_plan(self, start: int, expect: list[int]) -> None:
-        """:meth:`_plan_from` when every agent explores: :meth:`_choose`'s Algorithm 1 with the
-        agents after the first two inlined: the unvisited actions as a mask (at a fan-in, those
-        unvisited in the most incoming rows: :func:`most_unvisited`), and :meth:`_pick_bit`'s
-        first draw read straight from the stream block (the same choices and draws)."""
-        n = self._n
-        actions, positions = [-1] * n, [0] * n
-        masks = self.tables.free_masks
-        block, k, base = self._uniforms, self._next_uniform, self._base
-        limit = len(block)
-        end = n
-        for i, one, fan in zip(range(start, n), self._explore_single[start:],
-                               self._explore_fan[start:], strict=True):
-            if one is not None and expect[one[0]] and k < limit:     # one incoming table
-                j, row, size = one
-                mask = masks[row + expect[j]]
-            elif fan is not None and k < limit and 0 not in (decided := fan[0](expect)):
-                mask = fan[3](masks, fan[1], decided)
-                size = fan[2]
-            else:                                    # the first two agents, undecided, ...
-                self._next_uniform = k
-                a = self._explore_agent(i, expect, start)
-                if a < 0:
-                    end = i
-                    break
-                block, k, base = self._uniforms, self._next_uniform, self._base
-                limit = len(block)
-                actions[i], expect[i], positions[i] = a, a + 1, base + k
-                continue
-            u = block[k]
-            k += 1
-            a = int(u * size)                                # no unvisited action: uniform
-            if mask:
-                count = mask.bit_count()
-                if 4 * count < size:                         # sparse: the k-th set bit
-                    for _ in range(int(u * count)):
-                        mask &= mask - 1
-                    a = (mask & -mask).bit_length() - 1
-                elif not mask >> a & 1:                      # rejected: _pick_bit goes on
-                    self._next_uniform = k - 1
-                    a = self._pick_bit(mask, size)
-                    block, k, base = self._uniforms, self._next_uniform, self._base
-                    limit = len(block)
-            actions[i], expect[i], positions[i] = a, a + 1, base + k
-        self._next_uniform = k
-        self._set_plan(actions, expect, positions, end, n)
-
-    def _explore_agent(self, i: int, expect: list[int], start: int) -> int:
-        """Algorithm 1 for agent ``i`` of :meth:`_explore_plan` where it is not inlined (one of
-        the first two agents, an undecided predecessor, the end of a stream block); -1 to end
-        the plan before ``i``."""
-        try:
-            return self._choose(i, expect, True)
-        except UndecidedPredecessorError:
-            if i == start:
-                raise
-            return -1
-
     def _choose(self, i: int, obs: list[int], explore: bool) -> int:
         if not explore:
             return self._exploit(i, obs)
@@ -309,13 +207,13 @@ class SharedQAgents(TabularTeam):
             return self._fan_in(i, obs, True)
         j, _, first = single
         row = self._pred_action(obs, j, i)
-        mask = self.tables.free_masks[first + row]
+        mask = self.tables.free_mask(first + row)
         return self._pick_bit(mask, int(self._sizes[i])) if mask else self._pick(
             int(self._sizes[i]))
 
     def _explore_first(self) -> int:
         """Algorithm 1 for the first agent: an unvisited cell of its outgoing tables."""
-        masks = self.tables.free_masks[:len(self._first_row_len)]
+        masks = self.tables.free_mask_rows(0, len(self._first_row_len))
         free = sum(map(int.bit_count, masks))
         if not free:
             return self._pick(int(self._sizes[0]))
@@ -375,12 +273,12 @@ class SharedQAgents(TabularTeam):
         """Algorithms 1 and 3 at a fan-in (several incoming tables)."""
         preds, firsts, base, size = self._fan[i]
         if explore:
-            masks, row_masks = self.tables.free_masks, []
+            row_masks = []
             for j, first in zip(preds, firsts, strict=True):
                 row = obs[j] - 1
                 if row < 0:
                     self._pred_action(obs, j, i)
-                row_masks.append(masks[first + row])
+                row_masks.append(self.tables.free_mask(first + row))
             return self._most_unvisited(row_masks, size)
         rows = [obs[j] - 1 for j in preds]
         if min(rows) < 0:
