@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import optax
 
 from cnn_design_env.space import LayerInfo
+from cnn_design_env.train.compiler import compile_lowered
 from cnn_design_env.train.model import Network, Params, State, _layer_specs, apply_layer
 
 
@@ -77,6 +78,11 @@ class LayerCache:
 
 LAYER_CACHE = LayerCache()
 """The process-wide cache of compiled layer programs."""
+
+
+def _compiled(fn: Callable, *args: Any, **jit_kwargs: Any) -> Any:
+    """``fn`` jitted, lowered for ``args`` and compiled (:func:`.compiler.compile_lowered`)."""
+    return compile_lowered(jax.jit(fn, **jit_kwargs).lower(*args))
 
 
 def _struct(shape: Sequence[int]) -> jax.ShapeDtypeStruct:
@@ -121,20 +127,18 @@ class _Layer:
 
         g = _struct((batch_size, *info.output_shape))
         self.compile_s = 0.0
-        self.forward = self._get(cache, ("fwd", ident), lambda: jax.jit(forward).lower(
-            p, s, xs, key).compile())
-        self.backward = self._get(cache, ("bwd", ident, tx_key), lambda: jax.jit(
-            backward, donate_argnums=(0, 2) if self.has_params else ()).lower(
-            p, s, opt, xs, g, key).compile())
+        self.forward = self._get(cache, ("fwd", ident),
+                                 lambda: _compiled(forward, p, s, xs, key))
+        self.backward = self._get(cache, ("bwd", ident, tx_key), lambda: _compiled(
+            backward, p, s, opt, xs, g, key, donate_argnums=(0, 2) if self.has_params else ()))
         if info.kind in ("batchnorm", "dropout"):  # the only kinds with a training mode
-            self.infer = self._get(cache, ("inf", ident), lambda: jax.jit(
-                lambda p, s, xs: forward(p, s, xs, None, train=False)[0]).lower(
-                p, s, xs).compile())
+            self.infer = self._get(cache, ("inf", ident), lambda: _compiled(
+                lambda p, s, xs: forward(p, s, xs, None, train=False)[0], p, s, xs))
         else:  # the training forward program serves evaluation too (one compile less)
             dummy = jax.random.key(0, impl="rbg")
             self.infer = lambda p, s, xs: self.forward(p, s, xs, dummy)[0]
         self.init_opt = (self._get(cache, ("opt", tuple(sorted((k, v.shape) for k, v in p.items())),
-                                           tx_key), lambda: jax.jit(tx.init).lower(p).compile())
+                                           tx_key), lambda: _compiled(tx.init, p))
                          if self.has_params else None)
 
     def _get(self, cache: LayerCache, key: Hashable, build: Callable[[], Any]) -> Any:
@@ -169,11 +173,10 @@ def layer_steps(network: Network, tx: Any, loss_fn: Callable, *, batch_size: int
     labels = jax.ShapeDtypeStruct((batch_size, *label_shape), jnp.int32)
     mask = jax.ShapeDtypeStruct((batch_size,), jnp.float32)
     head_key = (out_shape, tuple(label_shape), network.space.task)
-    grad, s1 = cache.get(("loss", head_key, loss_fn), lambda: jax.jit(
-        jax.value_and_grad(loss_fn)).lower(logits, labels).compile())
-    stats, s2 = cache.get(("stats", head_key), lambda: jax.jit(
-        lambda lg, y, m: eval_stats(network.space.task, lg, y, m)).lower(
-        logits, labels, mask).compile())
+    grad, s1 = cache.get(("loss", head_key, loss_fn), lambda: _compiled(
+        jax.value_and_grad(loss_fn), logits, labels))
+    stats, s2 = cache.get(("stats", head_key), lambda: _compiled(
+        lambda lg, y, m: eval_stats(network.space.task, lg, y, m), logits, labels, mask))
     compile_s = s1 + s2 + sum(layer.compile_s for layer in layers)
     dropout = network.has_dropout
 

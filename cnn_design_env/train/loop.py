@@ -7,6 +7,9 @@
   step) -> (params, state, opt_state, loss)`` (buffers donated) and ``eval_step`` ahead of time for
   one fixed batch shape, timing the compilation; :class:`StepCache` keeps compiled steps of the
   architectures seen in this process (JAX's persistent cache, :mod:`.jaxcache`, covers the others).
+  The optimiser runs on all parameters raveled into one vector (:func:`flatten_params`): one
+  update kernel for the whole network instead of a few per parameter array, which cut XLA's
+  kernels of a small CNN's step by a fifth, and its compile time with them.
   ``compile="layer"`` compiles per layer configuration instead (:mod:`.layerwise`).
 * :func:`train_epoch` is a plain Python loop over fixed-size batches (the last partial batch is
   dropped): on a CPU a ``lax.scan`` over conv training steps was measured 20-30x slower. Every
@@ -32,6 +35,7 @@ import numpy as np
 import optax
 
 from cnn_design_env.train import layerwise
+from cnn_design_env.train.compiler import compile_lowered
 from cnn_design_env.train.layerwise import eval_stats
 from cnn_design_env.train.model import Network, Params, State
 from cnn_design_env.train.termination import TerminationMonitor, Verdict
@@ -104,8 +108,14 @@ def make_optimizer(name: str, *, learning_rate: float, momentum: float = 0.9,
 
 # ---------------------------------------------------------------------------- losses
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Mean softmax cross-entropy over every image (or pixel) against integer labels."""
-    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
+    """Mean softmax cross-entropy over every image (or pixel) against integer labels.
+
+    The value of ``optax.softmax_cross_entropy_with_integer_labels``, written with a one-hot
+    mask instead of a gather of the labels' logits: four fewer XLA kernels in a train step.
+    """
+    log_p = jax.nn.log_softmax(logits)
+    onehot = labels[..., None] == jnp.arange(logits.shape[-1])
+    return -jnp.mean(jnp.sum(jnp.where(onehot, log_p, 0.0), axis=-1))
 
 
 def dice_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
@@ -181,7 +191,8 @@ class Steps:
         evaluate: ``(params, state, x, y, mask) -> stats`` summed over the batch: ``(1,)``
             correct predictions (classification) or ``(3, K)`` Dice sums (segmentation).
         init_opt: ``params -> opt_state``; use :meth:`init_optimizer`, which sets the
-            optimiser's own settings.
+            optimiser's own settings. The whole-network steps keep one optimiser state for
+            :func:`flatten_params` of the parameters; the layer-wise ones one per layer.
         compile_s: Seconds spent tracing, lowering and compiling all three.
     """
 
@@ -226,6 +237,22 @@ def resolve_compile(mode: str, network: Network, batch_size: int) -> str:
     return "layer" if small and jax.default_backend() == "cpu" else "network"
 
 
+def flatten_params(params: Params) -> jax.Array:
+    """Every leaf of ``params`` raveled into one vector (leaf order of ``jax.tree.leaves``)."""
+    leaves = jax.tree.leaves(params)
+    return jnp.concatenate([jnp.ravel(leaf) for leaf in leaves]) if leaves else jnp.zeros(0)
+
+
+def add_flat(params: Params, flat: jax.Array) -> Params:
+    """``params`` plus the vector ``flat`` laid out as :func:`flatten_params` lays them out."""
+    leaves, treedef = jax.tree.flatten(params)
+    sums, offset = [], 0
+    for leaf in leaves:
+        sums.append(leaf + flat[offset:offset + leaf.size].reshape(leaf.shape))
+        offset += leaf.size
+    return jax.tree.unflatten(treedef, sums)
+
+
 def compile_steps(network: Network, tx: optax.GradientTransformation, loss_fn: LossFn, *,
                   batch_size: int, label_shape: Sequence[int] = (), compile: str = "network",
                   tx_key: Hashable | None = None) -> Steps:
@@ -252,7 +279,7 @@ def compile_steps(network: Network, tx: optax.GradientTransformation, loss_fn: L
                                             label_shape=label_shape, tx_key=tx_key))
     start = time.perf_counter()
     params, state = network.abstract()
-    opt_state = jax.eval_shape(tx.init, params)
+    opt_state = jax.eval_shape(lambda p: tx.init(flatten_params(p)), params)
     space = network.space
     x = jax.ShapeDtypeStruct((batch_size, *space.input_shape), jnp.float32)
     y = jax.ShapeDtypeStruct((batch_size, *label_shape), jnp.int32)
@@ -267,25 +294,25 @@ def compile_steps(network: Network, tx: optax.GradientTransformation, loss_fn: L
             return loss_fn(logits, y), new_state
 
         (loss, new_state), grads = jax.value_and_grad(objective, has_aux=True)(params)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), new_state, opt_state, loss
+        updates, opt_state = tx.update(flatten_params(grads), opt_state, flatten_params(params))
+        return add_flat(params, updates), new_state, opt_state, loss
 
     def eval_step(params: Params, state: State, x: jax.Array, y: jax.Array,
                   mask: jax.Array) -> jax.Array:
         logits, _ = network.apply(params, state, x, train=False)
         return eval_stats(space.task, logits, y, mask)
 
-    lowered = (jax.jit(train_step, donate_argnums=(0, 1, 2)).lower(
-                   params, state, opt_state, x, y, dropout_key(0), step),
-               jax.jit(eval_step).lower(params, state, x, y, mask),
-               jax.jit(tx.init).lower(params))
-    # XLA compiles outside the GIL: the small eval and init programs compile on a second thread
-    # while the train step compiles here.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        others = pool.submit(lambda: [low.compile() for low in lowered[1:]])
-        train = lowered[0].compile()
-        evaluate, init_opt = others.result()
-    return Steps(train, evaluate, init_opt, time.perf_counter() - start)
+    # XLA compiles outside the GIL: each program compiles on a worker thread as soon as it is
+    # lowered, so the eval and init programs are traced while the train step compiles.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        train = pool.submit(compile_lowered, jax.jit(train_step, donate_argnums=(0, 1, 2)).lower(
+            params, state, opt_state, x, y, dropout_key(0), step))
+        evaluate = pool.submit(compile_lowered,
+                               jax.jit(eval_step).lower(params, state, x, y, mask))
+        init_opt = pool.submit(compile_lowered, jax.jit(
+            lambda p: tx.init(flatten_params(p))).lower(params))
+        programs = train.result(), evaluate.result(), init_opt.result()
+    return Steps(*programs, time.perf_counter() - start)
 
 
 class StepCache:

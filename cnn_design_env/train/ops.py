@@ -7,11 +7,12 @@ XLA's CPU backend runs the gradients of ``lax.conv_general_dilated`` and of ``la
   ``k x k`` windows become the rows of a ``(N * H' * W', k * k * C_in)`` matrix multiplied by
   the kernel reshaped to ``(k * k * C_in, C_out)``; its gradient is again matrix products.
   Small patch matrices are gathered with one index array (``"gather"``: the smallest program,
-  so the fastest to compile), larger ones by concatenating the ``k x k`` strided views
-  (``"slices"``: the gradient is padded slices instead of a scatter). Measured on a 2-core CPU:
-  ~3x the training throughput of ``lax.conv_general_dilated`` on the first two VGG-16 blocks
-  (32x32x3, batch 64), and ~25% less compile time for ``vgg_mini`` candidates
-  (``benchmarks/trainer_throughput.py``);
+  so the fastest to compile; its gradient gathers and sums instead of XLA's scatter-add),
+  larger ones by concatenating the ``k x k`` strided views (``"slices"``: the gradient is
+  padded slices). Measured on a 2-core CPU: ~3x the training throughput of
+  ``lax.conv_general_dilated`` on the first two VGG-16 blocks (32x32x3, batch 64). On images
+  of at most 8x8 pixels XLA's convolution is as fast and compiles faster, so it is kept there
+  (:func:`conv_impl` has the rule and the measurements);
 * a max pool as a maximum over the ``k x k`` strided views of the ``-inf``-padded input, or, when
   windows do not overlap, a reshape and ``max``: its gradient is a select instead of XLA's
   ``select_and_scatter``.
@@ -35,8 +36,11 @@ CONV_IMPLS = ("auto", "gather", "slices", "xla")
 """``conv2d`` implementations: chosen per backend and size (``"auto"``), or forced."""
 POOL_IMPLS = ("auto", "slices", "xla")
 """``max_pool`` implementations."""
-GATHER_MAX_BYTES = 16 * 2**20
+GATHER_MAX_BYTES = 2**20
 """Largest patch matrix (bytes) that ``"auto"`` gathers with one index array."""
+XLA_MAX_SIDE = 8
+"""Largest image side on which ``"auto"`` prefers XLA's convolution on a CPU (see
+:func:`conv_impl`)."""
 PATCH_MAX_BYTES = 512 * 2**20
 """Largest patch matrix (bytes) that ``"auto"`` builds; larger convolutions use XLA's conv."""
 _CONV_DIMS = ("NHWC", "HWIO", "NHWC")
@@ -62,13 +66,29 @@ def _check_impl(impl: str, choices: tuple[str, ...], what: str) -> None:
 def conv_impl(x_shape: tuple[int, ...], kernel_size: int, stride: int) -> str:
     """The implementation ``conv2d(impl="auto")`` uses for an input of ``x_shape``.
 
+    On a CPU, from the time of a training step (forward and both gradients) and its
+    compilation, measured per form on a 2-core machine (:data:`CONV_IMPLS`):
+
+    * small images (at most :data:`XLA_MAX_SIDE` pixels a side, ``C_in >= 8``) with a kernel
+      smaller than the image and stride 1 (or a 3x3 kernel): XLA's convolution. It runs as
+      fast as the im2col forms there and compiles in the least time (no patch kernels); on
+      larger images it ran 1.5-5x slower, and it is slow as soon as the kernel covers the
+      image or a 5x5 kernel strides;
+    * patch matrices up to :data:`GATHER_MAX_BYTES`: ``"gather"``, whose program compiles
+      fastest (one gather each way), where its slower copies cost least;
+    * up to :data:`PATCH_MAX_BYTES`: ``"slices"``, 1.3-2x faster per step than ``"gather"``;
+    * above, and on every other backend: XLA's convolution.
+
     Example:
-        >>> conv_impl((32, 8, 8, 16), 3, 1) if jax.default_backend() == "cpu" else "gather"
+        >>> conv_impl((32, 8, 8, 16), 5, 2) if jax.default_backend() == "cpu" else "gather"
         'gather'
     """
     if jax.default_backend() != "cpu":
         return "xla"
     n, h, w, c = x_shape
+    if (max(h, w) <= XLA_MAX_SIDE and c >= 8 and kernel_size < min(h, w)
+            and (stride == 1 or kernel_size <= 3)):
+        return "xla"
     nbytes = n * -(-h // stride) * -(-w // stride) * kernel_size * kernel_size * c * 4
     if nbytes <= GATHER_MAX_BYTES:
         return "gather"
@@ -143,8 +163,40 @@ def _gather_patches(x: jax.Array, k: int, stride: int) -> jax.Array:
     rows = np.arange(out_h)[:, None, None, None] * stride + np.arange(k)[None, None, :, None]
     cols = np.arange(out_w)[None, :, None, None] * stride + np.arange(k)[None, None, None, :]
     index = (rows * width + cols).reshape(-1)
-    patches = x.reshape(n, -1, c)[:, index, :]
+    patches = take_rows(x.reshape(n, -1, c), index)
     return patches.reshape(n, out_h, out_w, k * k * c)
+
+
+def _inverse_index(index: np.ndarray, size: int) -> np.ndarray:
+    """``(size, J)``: for each source row, the positions of ``index`` that read it, padded with
+    ``len(index)`` (J: the most reads of one row)."""
+    order = np.argsort(index, kind="stable")
+    counts = np.bincount(index, minlength=size)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.arange(len(index)) - np.repeat(starts, counts)
+    inverse = np.full((size, max(1, int(counts.max()))), len(index), np.int64)
+    inverse[index[order], rank] = order
+    return inverse
+
+
+def take_rows(x: jax.Array, index: np.ndarray) -> jax.Array:
+    """``x[:, index, :]`` for a static ``index``, differentiated by a gather-and-sum (each
+    source row sums the rows of the cotangent that read it) instead of XLA's scatter-add."""
+    inverse = _inverse_index(index, x.shape[1])
+
+    @jax.custom_vjp
+    def take(x: jax.Array) -> jax.Array:
+        return x[:, index, :]
+
+    def forward(x: jax.Array) -> tuple[jax.Array, None]:
+        return take(x), None
+
+    def backward(_: None, g: jax.Array) -> tuple[jax.Array]:
+        g = jnp.pad(g, ((0, 0), (0, 1), (0, 0)))
+        return (g[:, inverse, :].sum(axis=2),)
+
+    take.defvjp(forward, backward)
+    return take(x)
 
 
 def max_pool(x: jax.Array, size: int, stride: int, *, impl: str = "auto") -> jax.Array:

@@ -62,10 +62,14 @@ def test_unknown_impl_is_rejected_with_the_choices():
         max_pool(x, 2, 2, impl="fast")
 
 
-def test_auto_picks_by_patch_size_on_a_cpu():
+def test_auto_picks_by_image_and_patch_size_on_a_cpu():
     if jax.default_backend() != "cpu":
         pytest.skip("auto uses XLA's conv off the CPU")
-    assert conv_impl((32, 8, 8, 16), 3, 1) == "gather"
+    assert conv_impl((32, 8, 8, 16), 3, 1) == "xla"  # small image, kernel inside it
+    assert conv_impl((32, 8, 8, 16), 5, 2) == "gather"  # a 5x5 kernel strides: 800 KB
+    assert conv_impl((32, 4, 4, 16), 5, 1) == "gather"  # the kernel covers the image
+    assert conv_impl((32, 8, 8, 1), 3, 1) == "gather"  # one input channel
+    assert conv_impl((32, 16, 16, 32), 3, 1) == "slices"  # 4.5 MB of patches
     assert conv_impl((64, 32, 32, 64), 3, 1) == "slices"  # 151 MB of patches
     assert conv_impl((64, 224, 224, 64), 3, 1) == "xla"  # past PATCH_MAX_BYTES
     assert ops.GATHER_MAX_BYTES < ops.PATCH_MAX_BYTES
