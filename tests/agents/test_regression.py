@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 import pytest
-from fixtures import FixtureEvaluator
+from fixtures import FixtureEvaluator, meddled_run
 
 import cnn_design_env
 from agents import Constant, ExponentialDecay, IndependentQAgents, SharedQAgents, train
@@ -42,24 +42,7 @@ def env_designs(name: str, team_class: type, episodes: int, **kwargs) -> list[tu
 
 def meddled_designs(name: str, episodes: int, **kwargs) -> list[tuple[int, ...]]:
     """No env: an outside party overrides 5 % of the actions and 3 % of the agents act twice."""
-    space = get_space(name)
-    team = SharedQAgents(space, seed=5, **kwargs)
-    rng = np.random.default_rng(11)
-    designs = []
-    for _ in range(episodes):
-        obs = np.zeros(space.num_agents + 1, dtype=np.int64)
-        for i, agent in enumerate(space.agents):
-            obs[-1] = i
-            action = team.act(agent, obs)
-            if rng.random() < 0.03:
-                action = team.act(agent, obs)
-            if rng.random() < 0.05:
-                action = int(rng.integers(space.action_sizes[i]))
-            obs[i] = action + 1
-        design = tuple(int(v) - 1 for v in obs[:-1])
-        team.learn(design, float(rng.random()))
-        designs.append(design)
-    return designs
+    return meddled_run(SharedQAgents(get_space(name), seed=5, **kwargs), episodes, 11)
 
 
 RUNS = {
