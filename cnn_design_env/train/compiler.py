@@ -24,9 +24,14 @@ the persistent cache's key. Set :data:`CPU_OPTIONS` to ``{}`` for XLA's defaults
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import jax
+
+logger = logging.getLogger(__name__)
+_UNKNOWN = re.compile(r"No such compile option: '(\w+)'")
 
 CPU_OPTIONS: dict[str, Any] = {
     "xla_cpu_use_fusion_emitters": False,
@@ -42,6 +47,22 @@ def compiler_options() -> dict[str, Any]:
 
 
 def compile_lowered(lowered: jax.stages.Lowered) -> jax.stages.Compiled:
-    """``lowered.compile()`` with :func:`compiler_options`."""
+    """``lowered.compile()`` with :func:`compiler_options`.
+
+    An option this version of XLA does not know is dropped from :data:`CPU_OPTIONS` (with a
+    warning naming it) and the program compiled without it, so an older or newer ``jaxlib``
+    costs compile time, never an evaluation.
+    """
     options = compiler_options()
-    return lowered.compile(options) if options else lowered.compile()
+    while options:
+        try:
+            return lowered.compile(options)
+        except Exception as error:  # XLA raises its own runtime error type
+            match = _UNKNOWN.search(str(error))
+            if match is None or match.group(1) not in options:
+                raise
+            name = match.group(1)
+            logger.warning("XLA does not know the compile option %r; compiling without it", name)
+            options.pop(name)
+            CPU_OPTIONS.pop(name, None)
+    return lowered.compile()
