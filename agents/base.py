@@ -19,21 +19,20 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from agents.phases import EXPLOITATION, EXPLORATION, Phases
-from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule, schedule_from_dict
+from agents.phases import EXPLOITATION, EXPLORATION, EpisodeInfo, Phases
+from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule
+from agents.state import TeamState
+from agents.stream import UniformStream
 from cnn_design_env.evaluators.base import Metrics
 from cnn_design_env.space import Design, SearchSpace
 
 __all__ = ["COINS", "EXPLOITATION", "EXPLORATION", "EpisodeInfo", "TabularTeam",
            "UndecidedPredecessorError"]
 
-UNIFORM_BLOCK = 1024
-"""Uniforms drawn from the generator at a time."""
 COINS = ("episode", "agent")
 
 
@@ -41,28 +40,7 @@ class UndecidedPredecessorError(ValueError):
     """An agent was asked to act before a predecessor it reads had decided."""
 
 
-@dataclass(frozen=True)
-class EpisodeInfo:
-    """What a team did in one episode (filled by ``learn``).
-
-    Attributes:
-        episode: Index of the episode (0-based, counting every episode the team learned from).
-        phase: ``"exploration"`` or ``"exploitation"`` (the exploration-exploitation phase).
-        epsilon: Exploration rate of the episode.
-        alpha: Learning rate used for its update.
-        explored: Whether any agent took a random action (always true in exploration).
-        updated: Whether the tables were updated (false for an exactly repeated design).
-    """
-
-    episode: int
-    phase: str
-    epsilon: float
-    alpha: float
-    explored: bool
-    updated: bool
-
-
-class TabularTeam(Phases):
+class TabularTeam(Phases, UniformStream, TeamState):
     """Base of the tabular teams (see the module docstring).
 
     Args:
@@ -99,13 +77,7 @@ class TabularTeam(Phases):
         self.coin = coin
         self.convergence_window = int(convergence_window)
         self.exploration_episodes = exploration_episodes
-        self._rng = np.random.default_rng(seed)
-        self._uniforms: list[float] = []
-        self._drawn: tuple[list[float], np.ndarray] = (self._uniforms, np.zeros(0))
-        self._next_uniform = 0
-        self._base = 0
-        self._blocks: list[tuple[int, list[float]]] = [(0, self._uniforms)]
-        self._ahead: list[list[float]] = []
+        self._init_stream(seed)
         self._index = dict(space.agent_index)
         self._names = space.agents
         self._n = space.num_agents
@@ -285,54 +257,6 @@ class TabularTeam(Phases):
         """Whether a served agent took a random action in the episode in progress."""
         return self._ep_explored or (0 <= self._first_explore < self._cursor)
 
-    # -------------------------------------------------------------- stream
-    def _uniform(self) -> float:
-        """The next uniform in ``[0, 1)`` of the team's generator, drawn in blocks (a NumPy call
-        per draw would cost more than the rest of a decision)."""
-        k = self._next_uniform
-        if k >= len(self._uniforms):
-            self._refill()
-            k = 0
-        self._next_uniform = k + 1
-        return self._uniforms[k]
-
-    def _refill(self) -> None:
-        # Blocks given back by a rewind come first; ``_blocks`` lists the blocks entered since
-        # the plan in progress started (``_base`` is the absolute index of a block's first value).
-        self._base += len(self._uniforms)
-        if self._ahead:
-            self._uniforms = self._ahead.pop(0)
-        else:                          # the array too (for a compiled planner: ``_drawn``)
-            drawn = self._rng.random(UNIFORM_BLOCK)
-            self._uniforms = drawn.tolist()
-            self._drawn = (self._uniforms, drawn)
-        self._next_uniform = 0
-        self._blocks.append((self._base, self._uniforms))
-
-    def _stream_at(self, target: int) -> tuple[int, list[float], int, list[list[float]]]:
-        """``(base, block, index, ahead)`` of the stream rewound to absolute position ``target``
-        (within the plan in progress)."""
-        blocks = self._blocks
-        k = len(blocks) - 1
-        while k > 0 and blocks[k][0] > target:
-            k -= 1
-        base, block = blocks[k]
-        return base, block, target - base, [b for _, b in blocks[k + 1:]] + self._ahead
-
-    def _seek(self, target: int) -> None:
-        self._base, self._uniforms, self._next_uniform, self._ahead = self._stream_at(target)
-        self._blocks = [(self._base, self._uniforms)]
-
-    def _stream_state(self) -> tuple[list[float], int, list[list[float]]]:
-        """The stream as acting agent by agent would have left it: ``(block, index, ahead)``."""
-        c = self._cursor
-        if c >= 0:
-            target = self._positions[c - 1]
-            if target != self._base + self._next_uniform:
-                _, block, k, ahead = self._stream_at(target)
-                return block, k, ahead
-        return self._uniforms, self._next_uniform, self._ahead
-
     def _pick(self, n: int) -> int:
         """A uniform integer in ``[0, n)``."""
         return int(self._uniform() * n)
@@ -407,112 +331,3 @@ class TabularTeam(Phases):
     @abstractmethod
     def _update(self, actions: np.ndarray, reward: float, alpha: float) -> None:
         """Update the tables with one finished design's reward."""
-
-    # --------------------------------------------------------------- state
-    def _episode_state(self) -> dict[str, Any]:
-        return {"coin": self._ep_coin, "epsilon": self._ep_epsilon, "explored": self._explored()}
-
-    def _set_episode_state(self, state: Mapping[str, Any]) -> None:
-        self._ep_coin = state["coin"]
-        self._ep_epsilon = float(state["epsilon"])
-        self._ep_explored = bool(state["explored"])
-        self._cursor = -1
-
-    def _params(self) -> dict[str, Any]:
-        return {"seed": self.seed, "exploration_episodes": self._exploration_episodes,
-                "alpha": self.alpha_schedule.to_dict(), "epsilon": self.epsilon_schedule.to_dict(),
-                "coin": self.coin, "convergence_window": self.convergence_window}
-
-    @abstractmethod
-    def _arrays(self) -> dict[str, np.ndarray]:
-        """The learned arrays to checkpoint."""
-
-    @abstractmethod
-    def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
-        """Restore the arrays of :meth:`_arrays`."""
-
-    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """The whole team state: ``(arrays, meta)``; ``meta`` is JSON-serialisable.
-
-        Arrays: the tables, visit counts, experienced designs and the generator's buffered
-        uniforms (the current block and any blocks given back by a plan). Meta: parameters,
-        schedules, episode counter, convergence bookkeeping, the generator's
-        ``bit_generator.state`` and the state of an episode in progress (as acting agent by agent
-        would have left it: a plan is not saved, it is made again on resume).
-        """
-        seen = np.array(list(self._seen), dtype=np.int64).reshape(len(self._seen), self._n)
-        block, next_uniform, ahead = self._stream_state()
-        meta = {
-            "class": type(self).__name__, "space": self.space.name,
-            "action_sizes": self._sizes.tolist(),
-            "edges": [list(e) for e in self.space.agent_edges],
-            "params": self._params(), "episodes": self.episodes,
-            "rng": self._rng.bit_generator.state, "next_uniform": next_uniform,
-            "episode_state": self._episode_state(),
-            "streak": [self._streak, None if self._streak_design is None
-                       else list(self._streak_design)],
-            "converged": [None if self.converged_design is None
-                          else list(self.converged_design.actions), self.converged_episode],
-            "last_episode": None if self.last_episode is None else asdict(self.last_episode),
-        }
-        uniforms = np.array(block, dtype=np.float64)
-        ahead = np.array(ahead, dtype=np.float64).reshape(len(ahead), UNIFORM_BLOCK)
-        return {**self._arrays(), "seen": seen, "uniforms": uniforms, "ahead": ahead}, meta
-
-    def load_state_dict(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
-        """Restore a :meth:`state_dict` (parameters included).
-
-        Raises:
-            ValueError: If it was saved by another team class or for another space.
-        """
-        if meta["class"] != type(self).__name__:
-            raise ValueError(f"state of a {meta['class']} cannot be loaded into a "
-                             f"{type(self).__name__}")
-        edges = [list(e) for e in self.space.agent_edges]
-        if meta["action_sizes"] != self._sizes.tolist() or meta["edges"] != edges:
-            raise ValueError(f"state saved for space {meta['space']!r} (action sizes "
-                             f"{meta['action_sizes']}) does not fit space {self.space.name!r} "
-                             f"(action sizes {self._sizes.tolist()})")
-        params = meta["params"]
-        self.seed = params["seed"]
-        self.alpha_schedule = schedule_from_dict(params["alpha"])
-        self.epsilon_schedule = schedule_from_dict(params["epsilon"])
-        self.coin = params["coin"]
-        self.convergence_window = int(params["convergence_window"])
-        self.exploration_episodes = int(params["exploration_episodes"])
-        self._set_params(params)
-        self._set_arrays(arrays)
-        self._seen = dict.fromkeys(tuple(int(a) for a in row) for row in arrays["seen"])
-        self.episodes = int(meta["episodes"])
-        self._rng.bit_generator.state = meta["rng"]
-        self._uniforms = np.asarray(arrays["uniforms"], dtype=np.float64).tolist()
-        self._next_uniform = int(meta["next_uniform"])
-        ahead = arrays["ahead"] if "ahead" in arrays else np.zeros((0, UNIFORM_BLOCK))
-        self._ahead = np.asarray(ahead, dtype=np.float64).tolist()
-        self._base = 0
-        self._blocks = [(0, self._uniforms)]
-        self._set_episode_state(meta["episode_state"])
-        streak, streak_design = meta["streak"]
-        self._streak = int(streak)
-        self._streak_design = None if streak_design is None else tuple(streak_design)
-        design, episode = meta["converged"]
-        self.converged_design = None if design is None else Design(tuple(design))
-        self.converged_episode = episode
-        last = meta.get("last_episode")
-        self.last_episode = None if last is None else EpisodeInfo(**last)
-
-    def _set_params(self, params: Mapping[str, Any]) -> None:
-        """Restore subclass parameters from :meth:`_params`."""
-
-    def save(self, path: str) -> str:
-        """Write the whole team state to ``path`` (an ``.npz`` holding the arrays and a JSON
-        document); returns the path written."""
-        from agents.checkpoint import save_checkpoint
-
-        return save_checkpoint(path, self)
-
-    def load(self, path: str) -> None:
-        """Restore the state written by :meth:`save` into this team."""
-        from agents.checkpoint import load_checkpoint
-
-        load_checkpoint(path, self)

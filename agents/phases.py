@@ -10,13 +10,35 @@ next episode is in and at which rates.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 from agents.schedules import Schedule
 
-__all__ = ["EXPLOITATION", "EXPLORATION", "Phases"]
+__all__ = ["EXPLOITATION", "EXPLORATION", "EpisodeInfo", "Phases"]
 
 EXPLORATION = "exploration"
 EXPLOITATION = "exploitation"
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    """What a team did in one episode (filled by ``learn``).
+
+    Attributes:
+        episode: Index of the episode (0-based, counting every episode the team learned from).
+        phase: ``"exploration"`` or ``"exploitation"`` (the exploration-exploitation phase).
+        epsilon: Exploration rate of the episode.
+        alpha: Learning rate used for its update.
+        explored: Whether any agent took a random action (always true in exploration).
+        updated: Whether the tables were updated (false for an exactly repeated design).
+    """
+
+    episode: int
+    phase: str
+    epsilon: float
+    alpha: float
+    explored: bool
+    updated: bool
 
 
 class Phases(ABC):

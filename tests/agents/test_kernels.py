@@ -16,7 +16,7 @@ from fixtures import meddled_run
 
 pytest.importorskip("numba")
 
-import agents.base
+import agents.stream
 from agents import Constant, ExponentialDecay, SharedQAgents, kernels
 from agents.exploration import most_unvisited
 from agents.qtables import QTables
@@ -81,7 +81,7 @@ def test_meddled_runs_are_bit_identical(name):
 @pytest.mark.parametrize("name", ["inception_mini", "unet", "googlenet"])
 def test_tiny_blocks_and_agent_coins_are_bit_identical(monkeypatch, name):
     """Blocks of 7 uniforms (agents at a block's end go through Python), one coin per agent."""
-    monkeypatch.setattr(agents.base, "UNIFORM_BLOCK", 7)
+    monkeypatch.setattr(agents.stream, "UNIFORM_BLOCK", 7)
     compiled, reference = twins(name, exploration_episodes=120)
     assert ahead_run(compiled, 150, 3) == ahead_run(reference, 150, 3)
     kwargs = {"exploration_episodes": 60, "coin": "agent", "epsilon": ExponentialDecay(1.0, 0.98)}

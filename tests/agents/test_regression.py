@@ -69,11 +69,11 @@ def test_seeded_designs_match_the_recording(run):
 def test_rewinds_across_uniform_blocks(monkeypatch, tmp_path):
     """Tiny uniform blocks: plans and rewinds cross block boundaries (blocks given back are
     served again, and saved with a checkpoint), and the choices do not change."""
-    import agents.base
+    import agents.stream
 
     expected = meddled_designs("inception_mini", 60, exploration_episodes=20, coin="agent",
                                epsilon=ExponentialDecay(1.0, 0.95))
-    monkeypatch.setattr(agents.base, "UNIFORM_BLOCK", 3)
+    monkeypatch.setattr(agents.stream, "UNIFORM_BLOCK", 3)
     assert meddled_designs("inception_mini", 60, exploration_episodes=20, coin="agent",
                            epsilon=ExponentialDecay(1.0, 0.95)) == expected
     space = get_space("inception_mini")
