@@ -175,7 +175,7 @@ class QTables:
         self._row_cell = np.concatenate(([0], np.cumsum(self._row_len)[:-1])).astype(np.int64)
         # global row -> action id of its source agent
         self._row_action = np.arange(len(self._row_len)) - np.repeat(self._row_shift, self._rows)
-        self._source = np.zeros(n, dtype=bool)
+        self._source = np.zeros(n, dtype=bool)            # agents with outgoing tables
         self._source[self._src] = True
         self._build_refresh_index()
         self._clear_bit = [~(1 << c) for c in range(int(sizes.max()))]
@@ -267,14 +267,6 @@ class QTables:
         start = int(self._row_off[k])
         masks = self.free_mask_rows(start, start + int(self._rows[k]))
         return np.array([m.bit_count() for m in masks], dtype=np.int64)
-
-    def unvisited_out_of(self, agent_index: int) -> int:
-        """Number of unvisited cells over all outgoing tables of an agent."""
-        if not self._source[agent_index]:
-            return 0
-        start = int(self.action_base[agent_index])
-        size = self.space.action_sizes[agent_index]
-        return int(self.next_free[start:start + size].sum())
 
     def outgoing_slice(self, agent_index: int) -> tuple[int, int]:
         """``(start, stop)`` of the flat cells of all outgoing tables of an agent (contiguous)."""

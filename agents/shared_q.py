@@ -173,7 +173,6 @@ class SharedQAgents(ExplorePlanning):
         self._greedy: list[int] = []
         self._greedy_expect: list[int] = []
         self._greedy_version = -1
-        self._size_list = list(self.space.action_sizes)
         self._deps = self._preds
         self._versioned = self.tables
 
@@ -340,4 +339,3 @@ class SharedQAgents(ExplorePlanning):
     def __repr__(self) -> str:
         return (f"SharedQAgents(space={self.space.name!r}, tables={len(self.tables.edges)}, "
                 f"cells={self.tables.cells}, episodes={self.episodes}, phase={self.phase!r})")
-

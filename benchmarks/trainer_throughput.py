@@ -26,13 +26,14 @@ Run: ``python benchmarks/trainer_throughput.py [--batch 64] [--candidates 20] [-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import os
-import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 
 import jax
 import jax.numpy as jnp
@@ -41,15 +42,10 @@ import numpy as np
 from cnn_design_env.evaluators.training import TrainingEvaluator
 from cnn_design_env.space import Analysis, SearchSpace, analyze, get_space
 from cnn_design_env.space import layers as L
-from cnn_design_env.train import loop
+from cnn_design_env.train import compiler, loop
 from cnn_design_env.train.data import Dataset, load_digits
 from cnn_design_env.train.model import build_network
 from cnn_design_env.train.termination import TerminationConfig, TerminationMonitor
-
-try:  # the trainer's per-backend XLA options (absent in older versions of the package)
-    from cnn_design_env.train import compiler
-except ImportError:  # pragma: no cover
-    compiler = None
 
 SHARE_FLOOR = 0.35
 TORCH_FLOOR = 0.5
@@ -327,35 +323,40 @@ def section_candidates(args, torch) -> None:
         torch_median = statistics.median(r[0] for r in results)
         print(f"    PyTorch eager, 1 thread    {torch_median:6.2f} s"
               f"           (acc {np.mean([r[1] for r in results]):.3f})")
-    runs = [(mode, label, True) for mode in compile_modes() for label in ("cold", "warm")]
-    if compiler is not None:  # the trainer's XLA options against XLA's defaults, cold
-        runs.append((compile_modes()[0], "cold", False))
-    cache_dir = None
-    for mode, label, tuned in runs:
-        if label == "cold":
-            cache_dir = tempfile.mkdtemp(prefix="jaxcache_")
-        forget_layer_programs()
-        saved = dict(compiler.CPU_OPTIONS) if compiler is not None else {}
-        if not tuned:
-            compiler.CPU_OPTIONS.clear()
-        try:
-            walls, compiles, accs = jax_candidates(space, designs, data, cache_dir, args.epochs,
-                                                   mode)
-        finally:
-            if compiler is not None:
-                compiler.CPU_OPTIONS.update(saved)
-        median = statistics.median(walls)
-        name = ("compile=" + mode) if mode else "trainer"
-        options = "" if tuned else ", XLA default options"
-        line = (f"    JAX {name:<15} {label} {median:6.2f} s [{statistics.median(compiles):5.2f}] "
-                f"(acc {np.mean(accs):.3f})")
-        if torch_median:
-            ratio = median / torch_median
-            line += (f"  {ratio:5.2f}x PyTorch (floor {CANDIDATE_FLOOR}x: "
-                     f"{'met' if ratio <= CANDIDATE_FLOOR else 'NOT met'}){options}")
-        print(line)
-        if label == "warm" or not tuned:
-            shutil.rmtree(cache_dir, ignore_errors=True)
+    # cold: a fresh persistent cache; warm: the same designs again with it (a fresh process's
+    # in-memory caches); last, the trainer's XLA options against XLA's defaults, cold
+    runs = [(mode, ("cold", "warm"), True) for mode in compile_modes()]
+    runs.append((compile_modes()[0], ("cold",), False))
+    for mode, labels, tuned in runs:
+        with tempfile.TemporaryDirectory(prefix="jaxcache_") as cache_dir, \
+                xla_options(None if tuned else {}):
+            for label in labels:
+                forget_layer_programs()
+                walls, compiles, accs = jax_candidates(space, designs, data, cache_dir,
+                                                       args.epochs, mode)
+                median = statistics.median(walls)
+                name = ("compile=" + mode) if mode else "trainer"
+                line = (f"    JAX {name:<15} {label} {median:6.2f} s "
+                        f"[{statistics.median(compiles):5.2f}] (acc {np.mean(accs):.3f})")
+                if torch_median:
+                    ratio = median / torch_median
+                    line += (f"  {ratio:5.2f}x PyTorch (floor {CANDIDATE_FLOOR}x: "
+                             f"{'met' if ratio <= CANDIDATE_FLOOR else 'NOT met'})")
+                print(line + ("" if tuned else ", XLA default options"))
+
+
+@contextlib.contextmanager
+def xla_options(options: dict | None) -> Iterator[None]:
+    """The trainer compiles with ``options`` instead of its CPU options (``None``: its own)."""
+    saved = dict(compiler.CPU_OPTIONS)
+    if options is not None:
+        compiler.CPU_OPTIONS.clear()
+        compiler.CPU_OPTIONS.update(options)
+    try:
+        yield
+    finally:
+        compiler.CPU_OPTIONS.clear()
+        compiler.CPU_OPTIONS.update(saved)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cnn_design_env.space import Analysis, Design, LayerInfo, SearchSpace, analyze
-from cnn_design_env.train.ops import conv2d, max_pool
+from cnn_design_env.train.ops import CONV_DIMS, conv2d, max_pool
 
 Params = dict[str, dict[str, Any]]
 """Trainable values: ``{layer name: {"w": ..., "b": ...}}`` (``add`` layers: ``proj<i>_w``...)."""
@@ -73,7 +73,6 @@ ACTIVATIONS: Mapping[str, Callable[[jax.Array], jax.Array]] = {
 BN_MOMENTUM = 0.9
 """Running-average momentum of batch norm (short trainings favour a fast average)."""
 BN_EPSILON = 1e-5
-_CONV_DIMS = ("NHWC", "HWIO", "NHWC")
 
 
 def activation_fn(name: str) -> Callable[[jax.Array], jax.Array]:
@@ -314,7 +313,7 @@ def _forward(space: SearchSpace, info: LayerInfo, p: Mapping[str, jax.Array],
         return activation_fn(hp["activation"])(conv2d(x, p["w"], hp["stride"]) + p["b"])
     if kind == "upconv":
         s = hp["stride"]
-        y = jax.lax.conv_transpose(x, p["w"], (s, s), "SAME", dimension_numbers=_CONV_DIMS)
+        y = jax.lax.conv_transpose(x, p["w"], (s, s), "SAME", dimension_numbers=CONV_DIMS)
         return activation_fn(hp["activation"])(y + p["b"])
     if kind == "pool":
         return max_pool(x, hp["pool_size"], hp["stride"])

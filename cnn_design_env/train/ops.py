@@ -43,7 +43,8 @@ XLA_MAX_SIDE = 8
 :func:`conv_impl`)."""
 PATCH_MAX_BYTES = 512 * 2**20
 """Largest patch matrix (bytes) that ``"auto"`` builds; larger convolutions use XLA's conv."""
-_CONV_DIMS = ("NHWC", "HWIO", "NHWC")
+CONV_DIMS = ("NHWC", "HWIO", "NHWC")
+"""Dimension numbers of the convolutions: NHWC inputs and outputs, HWIO kernels."""
 
 
 def same_padding(size: int, window: int, stride: int) -> tuple[int, int, int]:
@@ -142,7 +143,7 @@ def conv2d(x: jax.Array, w: jax.Array, stride: int, *, impl: str = "auto") -> ja
         impl = conv_impl(x.shape, k, stride)
     if impl == "xla":
         return jax.lax.conv_general_dilated(x, w, (stride, stride), "SAME",
-                                            dimension_numbers=_CONV_DIMS)
+                                            dimension_numbers=CONV_DIMS)
     patches = _gather_patches(x, k, stride) if impl == "gather" else _slice_patches(x, k, stride)
     n, out_h, out_w, depth = patches.shape
     y = patches.reshape(n * out_h * out_w, depth) @ w.reshape(depth, w.shape[-1])
@@ -231,4 +232,3 @@ def max_pool(x: jax.Array, size: int, stride: int, *, impl: str = "auto") -> jax
     for view in views[1:]:
         out = jnp.maximum(out, view)
     return out
-
