@@ -226,8 +226,12 @@ def extreme_hyperparameters(space: SearchSpace, *, largest: bool = True
     Example:
         >>> from cnn_design_env.space import get_space
         >>> space = get_space("vgg_mini")
-        >>> extreme_hyperparameters(space)["conv1"]["kernels"], space.by_name["conv1"].choices
-        (32, mappingproxy({'kernels': (8, 16, 32), 'kernel_size': (1, 3, 5, 7)}))
+        >>> dict(space.by_name["conv1"].choices)
+        {'kernels': (8, 16, 32), 'kernel_size': (3, 5), 'stride': (1, 2)}
+        >>> largest = extreme_hyperparameters(space)["conv1"]
+        >>> smallest = extreme_hyperparameters(space, largest=False)["conv1"]
+        >>> [(h["kernels"], h["kernel_size"], h["stride"]) for h in (largest, smallest)]
+        [(32, 5, 1), (8, 3, 2)]
     """
     values: dict[str, dict[str, Any]] = {}
     for layer in space.layers:
