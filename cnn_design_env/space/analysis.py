@@ -279,8 +279,9 @@ def _over_limit(space: SearchSpace, analysis: Analysis, what: str) -> str | None
         if limit is not None and total > limit:
             top = max(analysis.layers, key=lambda info: getattr(info, key))
             size = f" ({analysis.model_size_mb:,.1f} MB of float32)" if key == "params" else ""
+            hparams = f" ({dict(top.hparams)})" if top.hparams else ""
             return (f"space {space.name!r}: {what} has {total:,} {label}{size}, above the limit "
-                    f"max_{key}={limit:,}; layer {top.name!r} alone has {getattr(top, key):,} "
-                    f"({dict(top.hparams)}); shrink its choices or give the SearchSpace a "
-                    f"larger max_{key} (None: no limit)")
+                    f"max_{key}={limit:,}; layer {top.name!r} alone has {getattr(top, key):,}"
+                    f"{hparams}; shrink the choices or give the SearchSpace a larger max_{key} "
+                    "(None: no limit)")
     return None

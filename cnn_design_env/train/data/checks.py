@@ -49,7 +49,7 @@ def check_real(x: np.ndarray, what: str) -> None:
         if not finite.all():
             index = tuple(int(i) for i in np.argwhere(~finite)[0])
             raise ValueError(f"{what} must be finite: {int((~finite).sum())} value(s) are NaN "
-                             f"or infinite, the first {x[index]!r} at index {index}")
+                             f"or infinite, the first {float(x[index])!r} at index {index}")
 
 
 def to_unit_range(arrays: Sequence[np.ndarray], what: str) -> list[np.ndarray]:

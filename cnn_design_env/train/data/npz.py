@@ -132,7 +132,8 @@ def load_npz(
             f"found only {'x_val' if has_val[0] else 'y_val'!r}"
         )
     images = [arrays["x"]] + ([arrays["x_val"]] if has_val[0] else [])
-    x, *rest = _as_float_image_sets(images, f"npz {p.name} {'x, x_val' if has_val[0] else 'x'}")
+    names = "'x', 'x_val'" if has_val[0] else "'x'"
+    x, *rest = _as_float_image_sets(images, f"npz file {str(p)!r} {names}")
     _check_same_length(x, arrays["y"], f"npz {p.name}")
     y, task = _npz_labels(arrays["y"], x, task, f"npz {p.name} 'y'")
     x_val = y_val = None
