@@ -29,11 +29,9 @@ def _unpickle(path: Path) -> dict[Any, Any]:
             obj = load_restricted(f, encoding="bytes")
     except UnsafePickleError as exc:
         raise UnsafePickleError(f"CIFAR file {str(path)!r}: {exc}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
-            KeyError, OverflowError, MemoryError, UnicodeDecodeError) as exc:
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    except pickle.UnpicklingError as exc:
         raise ValueError(f"cannot read CIFAR file {str(path)!r} (empty, truncated or not a "
-                         f"pickle: {reason}); expected {_EXPECTED}") from exc
+                         f"pickle: {exc}); expected {_EXPECTED}") from exc
     if not isinstance(obj, dict):
         raise ValueError(f"CIFAR file {str(path)!r} must contain a dict, got {type(obj).__name__}")
     return obj

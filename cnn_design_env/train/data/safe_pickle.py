@@ -74,7 +74,11 @@ def _resolve(module: str, name: str) -> Any:
 
 
 def _latin1_encode(text: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-    if codecs.lookup(encoding).name != "iso8859-1":
+    try:
+        latin1 = codecs.lookup(encoding).name == "iso8859-1"
+    except (LookupError, TypeError):
+        latin1 = False
+    if not latin1:
         raise UnsafePickleError(f"the pickle calls _codecs.encode with codec {encoding!r}; only "
                                 "latin1 (bytes written at protocol 2) is admitted")
     return codecs.encode(text, "latin1", errors)
@@ -110,6 +114,13 @@ def load_restricted(file: IO[bytes], *, encoding: str = "bytes") -> Any:
 
     Raises:
         UnsafePickleError: If the pickle names a global that is not admitted.
-        pickle.UnpicklingError, EOFError, ValueError, ...: If the bytes are not a valid pickle.
+        pickle.UnpicklingError: If the bytes are not a valid pickle (empty, truncated, corrupt:
+            whatever the unpickler raised, ``EOFError`` included, is chained as the cause).
     """
-    return RestrictedUnpickler(file, encoding=encoding).load()
+    try:
+        return RestrictedUnpickler(file, encoding=encoding).load()
+    except UnsafePickleError:
+        raise
+    except Exception as exc:  # corrupt bytes raise anything: give one documented type
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise pickle.UnpicklingError(reason) from exc
