@@ -26,6 +26,9 @@ numba is installed (and every agent has at most 63 actions, Q-values in float64)
 as the compiled kernel :func:`agents.kernels.update` (the same arithmetic) and the masks of
 unvisited cells live in an ``int64`` array (:attr:`QTables.free_bits`).
 
+Memory: linear in the cells (no index array of actions x columns); the tables are estimated
+before they are allocated and refused above :attr:`QTables.max_bytes` (:mod:`agents.table_memory`).
+
 Example:
     >>> from cnn_design_env.space import get_space
     >>> tables = QTables(get_space("vgg_mini"))
@@ -40,10 +43,12 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import EllipsisType
 
 import numpy as np
 
 from agents import kernels
+from agents.table_memory import TableMemoryError, check_memory, estimate_nbytes
 from cnn_design_env.space import SearchSpace
 
 __all__ = ["AgentTables", "Edge", "QTables", "TableMemoryError", "estimate_nbytes"]
@@ -51,36 +56,8 @@ __all__ = ["AgentTables", "Edge", "QTables", "TableMemoryError", "estimate_nbyte
 Edge = tuple[str, str]
 """An edge ``(u, v)`` of the agent graph: the key of one Q-table."""
 
-class TableMemoryError(ValueError, MemoryError):
-    """The Q-tables of a space would exceed the memory limit (:attr:`QTables.max_bytes`)."""
-
-
 CLEAR_BIT_COLUMNS = 1024
 """Tables up to this many columns use precomputed bit masks in :meth:`QTables.update`."""
-
-
-def estimate_nbytes(space: SearchSpace, dtype: np.dtype | type = np.float64) -> int:
-    """Bytes that :class:`QTables` of ``space`` holds, estimated before allocating them.
-
-    Per table cell: the Q-value (``dtype``), an ``int32`` visit count and one bit of the
-    unvisited masks; per action: about 136 bytes of index arrays and masks; per agent and column
-    of its outgoing tables: 16 bytes (the look-ahead index). Measured with ``tracemalloc``, tables
-    come within 20% of it (``tests/agents/test_memory.py``); building them peaks at about 1.5x.
-
-    Example:
-        >>> from cnn_design_env.space import get_space
-        >>> estimate_nbytes(get_space("vgg_mini")) < 20_000
-        True
-    """
-    sizes = [int(n) for n in space.action_sizes]
-    index = space.agent_index
-    cells = sum(sizes[index[u]] * sizes[index[v]] for u, v in space.agent_edges)
-    width: dict[str, int] = {}
-    for u, v in space.agent_edges:
-        width[u] = width.get(u, 0) + sizes[index[v]]
-    item = np.dtype(dtype).itemsize
-    return int(cells * (item + 4 + 0.125) + 136 * sum(sizes)
-               + 16 * len(sizes) * max(width.values(), default=1))
 
 
 @dataclass(frozen=True)
@@ -155,7 +132,7 @@ class QTables:
     """Default limit of :func:`estimate_nbytes` per set of tables (one team); ``None``: none."""
 
     def __init__(self, space: SearchSpace, *, dtype: np.dtype | type = np.float64,
-                 compiled: bool | None = None, max_bytes: int | type | None = ...) -> None:
+                 compiled: bool | None = None, max_bytes: int | EllipsisType | None = ...) -> None:
         check_memory(space, dtype, type(self).max_bytes if max_bytes is ... else max_bytes)
         self.space = space
         self.edges: tuple[Edge, ...] = tuple(space.agent_edges)
@@ -462,21 +439,6 @@ class QTables:
             np.add.at(self.next_free, self._row_action,
                       np.add.reduceat((self.visits == 0).astype(np.int64), self._row_cell))
         self.version += 1
-
-
-def check_memory(space: SearchSpace, dtype: np.dtype | type, max_bytes: int | None) -> int:
-    """:func:`estimate_nbytes` of ``space``'s tables; :class:`TableMemoryError` above
-    ``max_bytes``."""
-    estimate = estimate_nbytes(space, dtype)
-    if max_bytes is not None and estimate > max_bytes:
-        sizes = dict(zip(space.agents, space.action_sizes, strict=True))
-        u, v = max(space.agent_edges, key=lambda e: sizes[e[0]] * sizes[e[1]])
-        raise TableMemoryError(
-            f"the Q-tables of space {space.name!r} would take about {estimate / 2**20:,.0f} MiB, "
-            f"above the limit of {max_bytes / 2**20:,.0f} MiB; the largest is ({u!r}, {v!r}): "
-            f"{sizes[u]:,} x {sizes[v]:,} actions. Shrink the choice sets, or raise the limit: "
-            f"QTables.max_bytes = <bytes> (None: no limit)")
-    return estimate
 
 
 def space_edges_into(edges: tuple[Edge, ...], agent: str) -> tuple[Edge, ...]:
