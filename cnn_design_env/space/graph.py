@@ -38,9 +38,9 @@ DEFAULT_TRAINING: Mapping[str, Any] = {
 }
 """Training settings used when a space does not override them (Table II, VGG-16 column)."""
 MAX_PARAMS = 100_000_000
-"""Default limit on the parameters of a space's largest design (400 MB of float32 weights)."""
+"""Default limit on the parameters of one design (400 MB of float32 weights)."""
 MAX_FLOPS = 100_000_000_000
-"""Default limit on the FLOPs per image of a space's largest design (100 GFLOP)."""
+"""Default limit on the FLOPs per image of one design (100 GFLOP)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,9 +57,11 @@ class SearchSpace:
         training: Training settings (optimizer, learning rate, batch size, loss, activation, ...)
             overriding :data:`DEFAULT_TRAINING`.
         description: One line shown by ``cnn-design spaces``.
-        max_params: Limit on the parameters of the space's largest design (every layer at its
-            largest kernels, units and kernel size and its smallest strides, see
-            :func:`~cnn_design_env.space.analysis.largest_hyperparameters`); ``None``: no limit.
+        max_params: Limit on the parameters of one design; ``None``: no limit. The space is
+            refused when even its smallest design exceeds it (every layer at its smallest
+            choices, :func:`~cnn_design_env.space.analysis.extreme_hyperparameters`), a warning
+            is logged when its largest does, and :func:`~cnn_design_env.space.analyze` refuses
+            each design above it (the trainer then scores it as a terminated evaluation).
         max_flops: The same limit on FLOPs per image.
 
     Raises:
@@ -67,8 +69,8 @@ class SearchSpace:
             layer (not on a path from the input to the output), a wrong number of inputs, no
             agent; a layer that gets an input of the wrong rank (a dense layer on a feature map);
             a bad ``input_shape``, ``num_classes``, ``task`` or training setting (unknown key or
-            name, out-of-range number); a largest design above ``max_params`` or ``max_flops``
-            (the message gives the estimate).
+            name, out-of-range number); a smallest design above ``max_params`` or
+            ``max_flops`` (the message gives the estimate).
     """
 
     name: str

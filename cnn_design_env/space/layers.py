@@ -29,6 +29,12 @@ train         training hyperparameters, see ``TRAIN_KEYS``                0 (not
 ``activation=None`` means the network's activation (the ``activation`` training hyperparameter,
 ``"relu"`` unless a space or a ``train`` agent changes it); ``"linear"`` means none.
 
+Every value, fixed or a choice, is checked when the layer is built
+(:mod:`cnn_design_env.space.checks`): sizes and strides are positive integers, activations and
+optimisers are names the trainer knows, rates and learning rates are finite and in range, and a
+choice set is a tuple or list (a string is refused: it is not four one-letter choices). A
+``ValueError`` names the layer, the hyperparameter, the value and what was expected.
+
 Example:
     >>> c = conv("c1", "input", kernels=16, tune={"kernels": (8, 16), "kernel_size": (3, 5)})
     >>> c.num_actions
