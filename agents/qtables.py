@@ -26,6 +26,9 @@ numba is installed (and every agent has at most 63 actions, Q-values in float64)
 as the compiled kernel :func:`agents.kernels.update` (the same arithmetic) and the masks of
 unvisited cells live in an ``int64`` array (:attr:`QTables.free_bits`).
 
+Memory: linear in the cells (no index array of actions x columns); the tables are estimated
+before they are allocated and refused above :attr:`QTables.max_bytes` (:mod:`agents.table_memory`).
+
 Example:
     >>> from cnn_design_env.space import get_space
     >>> tables = QTables(get_space("vgg_mini"))
@@ -40,16 +43,21 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import EllipsisType
 
 import numpy as np
 
 from agents import kernels
+from agents.table_memory import TableMemoryError, check_memory, estimate_nbytes
 from cnn_design_env.space import SearchSpace
 
-__all__ = ["AgentTables", "Edge", "QTables"]
+__all__ = ["AgentTables", "Edge", "QTables", "TableMemoryError", "estimate_nbytes"]
 
 Edge = tuple[str, str]
 """An edge ``(u, v)`` of the agent graph: the key of one Q-table."""
+
+CLEAR_BIT_COLUMNS = 1024
+"""Tables up to this many columns use precomputed bit masks in :meth:`QTables.update`."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,13 @@ class QTables:
             numba is installed and the space fits them (float64, at most
             :data:`~agents.kernels.MAX_COLUMNS` actions per agent), ``False`` never (the NumPy
             reference), ``True`` always.
+        max_bytes: Refuse tables whose :func:`estimate_nbytes` exceeds this (``None``: no
+            limit); default :attr:`QTables.max_bytes` (2 GiB), settable on the class.
+
+    Raises:
+        TableMemoryError: (a ``ValueError`` and a ``MemoryError``) If the estimate exceeds
+            ``max_bytes``; the message gives the estimate, the largest table and how to raise
+            the limit. Nothing is allocated.
 
     Attributes:
         space: The search space.
@@ -113,8 +128,12 @@ class QTables:
             must call :meth:`touch` afterwards.
     """
 
+    max_bytes: int | None = 2 * 2**30
+    """Default limit of :func:`estimate_nbytes` per set of tables (one team); ``None``: none."""
+
     def __init__(self, space: SearchSpace, *, dtype: np.dtype | type = np.float64,
-                 compiled: bool | None = None) -> None:
+                 compiled: bool | None = None, max_bytes: int | EllipsisType | None = ...) -> None:
+        check_memory(space, dtype, type(self).max_bytes if max_bytes is ... else max_bytes)
         self.space = space
         self.edges: tuple[Edge, ...] = tuple(space.agent_edges)
         index = space.agent_index
@@ -178,7 +197,8 @@ class QTables:
         self._source = np.zeros(n, dtype=bool)            # agents with outgoing tables
         self._source[self._src] = True
         self._build_refresh_index()
-        self._clear_bit = [~(1 << c) for c in range(int(sizes.max()))]
+        # ~(1 << c) precomputed for narrow tables only: the list costs O(columns^2) bits
+        self._clear_bit = [~(1 << c) for c in range(min(int(sizes.max()), CLEAR_BIT_COLUMNS))]
         self._ones = np.ones(len(self._layout), dtype=np.int32)
         # The compiled update's index: per table (source, target, columns, cell shift, row
         # shift); per agent, the range of its outgoing tables in layout order.
@@ -384,8 +404,9 @@ class QTables:
     def _mark_visited(self, rows: np.ndarray, cols: np.ndarray) -> None:
         """Clear the bits ``cols`` of the ``free_masks`` ``rows`` (Python ``int`` masks)."""
         masks, clear = self._masks, self._clear_bit
+        narrow = len(clear)
         for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-            masks[row] &= clear[col]
+            masks[row] &= clear[col] if col < narrow else ~(1 << col)
 
     def reset(self) -> None:
         """Zero every Q-value and visit count."""
@@ -407,7 +428,13 @@ class QTables:
         self.next_free[:] = 1
         if len(self._row_cell):
             sources = np.repeat(self._source, self.space.action_sizes)
-            self.next_max[sources] = self._row_maxima(np.flatnonzero(sources))
+            # the max over each source action's outgoing rows, table by table: O(cells) memory
+            self.next_max[sources] = -np.inf
+            for k in range(len(self._layout)):
+                start = int(self.action_base[self._src[k]])
+                rows = slice(start, start + int(self._rows[k]))
+                np.maximum(self.next_max[rows], self._view(self.q, k).max(axis=1),
+                           out=self.next_max[rows])
             self.next_free[sources] = 0
             np.add.at(self.next_free, self._row_action,
                       np.add.reduceat((self.visits == 0).astype(np.int64), self._row_cell))

@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ from cnn_design_env.evaluators.base import Evaluator, Metrics, safe_evaluate
 from cnn_design_env.evaluators.resolve import resolve_evaluator
 from cnn_design_env.reward import PaperReward, Reward
 from cnn_design_env.space import Design, SearchSpace, get_space, list_spaces
+from cnn_design_env.space.design import action_index
 
 SEED_BOUND = 2**31 - 1
 """Evaluation seeds are drawn from ``[0, SEED_BOUND)`` (they fit an int32 / a JAX PRNG key)."""
@@ -126,11 +126,8 @@ class DesignEpisode:
         if self.done:
             raise ValueError(f"action {action!r}: the design is already complete; call reset()")
         position = self.position
-        try:
-            index = operator.index(action)
-        except TypeError:
-            raise ValueError(f"agent {self.agent!r}: action {action!r} is not an integer") from None
         size = self._sizes[position]
+        index = action if type(action) is int else self.check_integer(action)
         if not 0 <= index < size:
             raise ValueError(self._out_of_range(index, size))
         self._actions.append(index)
@@ -143,6 +140,18 @@ class DesignEpisode:
             self.done = True
         else:
             self.agent = self._agents[position]
+
+    def check_integer(self, action: Any) -> int:
+        """``action`` as an ``int`` if it is an integer (``bool``, floats, strings and ``None``
+        refused with a ``ValueError`` naming the acting agent, the action and the legal range)."""
+        try:
+            return action_index(action)
+        except ValueError:
+            size = self._sizes[self.position]
+            raise ValueError(
+                f"agent {self.agent!r}: action {action!r} is not an integer "
+                f"({type(action).__name__}); expected an integer in [0, {self._limit or size})"
+            ) from None
 
     def _out_of_range(self, index: int, size: int) -> str:
         if size <= index < self._limit:

@@ -38,7 +38,6 @@ terminal info adds the keys of the AEC env's terminal infos: ``"design"``, ``"hy
 
 from __future__ import annotations
 
-import operator
 from typing import Any, ClassVar
 
 import gymnasium
@@ -127,18 +126,14 @@ class CNNDesignGymEnv(gymnasium.Env):
 
         Raises:
             RuntimeError: If the episode is over (or was never reset): call :meth:`reset`.
-            ValueError: If ``action`` is not an integer of the action space, or is masked and
-                ``invalid_action="raise"``.
+            ValueError: If ``action`` is not an integer of the action space (``bool``, floats
+                and strings are refused), or is masked and ``invalid_action="raise"``.
         """
         if self._over:
             raise RuntimeError("step() called on a finished episode (or before reset()); "
                                "call reset() first")
         episode = self._episode
-        try:
-            index = operator.index(action)
-        except TypeError:
-            raise ValueError(f"layer {episode.agent!r}: action {action!r} is not an "
-                             "integer") from None
+        index = action if type(action) is int else episode.check_integer(action)
         size = self._sizes[episode.position]
         if size <= index < self.action_space.n and self.invalid_action != "raise":
             if self.invalid_action == "wrap":

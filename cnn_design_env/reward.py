@@ -11,6 +11,7 @@ Both are frozen dataclasses and plain callables: ``reward(metrics) -> float``.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -25,6 +26,14 @@ class Reward(Protocol):
     def __call__(self, metrics: Metrics) -> float:
         """The reward of ``metrics``."""
         ...
+
+
+def _finite(owner: str, **values: object) -> None:
+    """Refuse a value that is not a finite real number (``bool``, NaN and infinities included)."""
+    for name, value in values.items():
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                or not math.isfinite(value)):
+            raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
 
 
 def _check_field(name: str) -> None:
@@ -48,7 +57,9 @@ class PaperReward:
         penalty: Reward of a terminated episode.
 
     Raises:
-        ValueError: If the coefficients do not sum to 1 or are negative.
+        ValueError: If a number is not finite (NaN, inf, ``bool`` or not a number), the
+            coefficients are negative or do not sum to 1, ``accuracy_scale`` is not positive or
+            ``per_epoch`` is not a ``bool``.
 
     Example:
         >>> PaperReward(c_accuracy=0.9, c_size=0.1)(Metrics(accuracy=0.6, epochs=3,
@@ -63,6 +74,14 @@ class PaperReward:
     penalty: float = -1.0
 
     def __post_init__(self) -> None:
+        _finite("PaperReward", c_accuracy=self.c_accuracy, c_size=self.c_size,
+                accuracy_scale=self.accuracy_scale, penalty=self.penalty)
+        if self.accuracy_scale <= 0:
+            raise ValueError(f"PaperReward: accuracy_scale must be > 0, got "
+                             f"{self.accuracy_scale!r}")
+        if not isinstance(self.per_epoch, bool):
+            raise ValueError(f"PaperReward: per_epoch must be True or False, got "
+                             f"{self.per_epoch!r}")
         if self.c_accuracy < 0 or self.c_size < 0:
             raise ValueError(f"reward coefficients must be >= 0, got c_accuracy="
                              f"{self.c_accuracy!r}, c_size={self.c_size!r}")
@@ -85,6 +104,10 @@ class PaperReward:
 class Constraint:
     """A hard bound on one metric: ``minimum <= metrics.<name> <= maximum``.
 
+    Raises:
+        ValueError: On an unknown metric, no bound, a bound that is not a finite number, or
+            ``minimum > maximum``.
+
     Example:
         >>> Constraint("infer_ms_per_batch", maximum=5.0).satisfied(Metrics(infer_ms_per_batch=3))
         True
@@ -98,6 +121,12 @@ class Constraint:
         _check_field(self.name)
         if self.maximum is None and self.minimum is None:
             raise ValueError(f"constraint on {self.name!r} needs a maximum or a minimum")
+        bounds = {k: v for k, v in (("maximum", self.maximum), ("minimum", self.minimum))
+                  if v is not None}
+        _finite(f"constraint on {self.name!r}", **bounds)
+        if len(bounds) == 2 and self.minimum > self.maximum:
+            raise ValueError(f"constraint on {self.name!r}: minimum {self.minimum!r} > maximum "
+                             f"{self.maximum!r}; no value can satisfy it")
 
     def satisfied(self, metrics: Metrics) -> bool:
         """Whether ``metrics`` meets this bound (a missing value never does)."""
@@ -122,7 +151,8 @@ class WeightedReward:
         violation_penalty: Reward of a design that violates a constraint.
 
     Raises:
-        ValueError: If a name is not a numeric ``Metrics`` field or no weight is given.
+        ValueError: If a name is not a numeric ``Metrics`` field, no weight is given, a weight or
+            penalty is not a finite number, or a constraint is not a :class:`Constraint`.
     """
 
     weights: Mapping[str, float] = field(default_factory=lambda: {"accuracy": 1.0})
@@ -133,8 +163,20 @@ class WeightedReward:
     def __post_init__(self) -> None:
         if not self.weights:
             raise ValueError("WeightedReward needs at least one weight")
-        for name in self.weights:
+        if not isinstance(self.weights, Mapping):
+            raise ValueError(f"WeightedReward: weights must map metric names to numbers, got "
+                             f"{self.weights!r}")
+        for name, weight in self.weights.items():
             _check_field(name)
+            _finite("WeightedReward", **{f"weight of {name!r}": weight})
+        _finite("WeightedReward", penalty=self.penalty, violation_penalty=self.violation_penalty)
+        if isinstance(self.constraints, Constraint):
+            raise ValueError("WeightedReward: constraints must be a sequence of Constraint, got a "
+                             f"single {self.constraints!r}; wrap it in a list")
+        for constraint in self.constraints:
+            if not isinstance(constraint, Constraint):
+                raise ValueError(f"WeightedReward: constraints must be Constraint objects, got "
+                                 f"{constraint!r}")
         object.__setattr__(self, "weights", dict(self.weights))
         object.__setattr__(self, "constraints", tuple(self.constraints))
 

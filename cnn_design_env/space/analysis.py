@@ -18,6 +18,7 @@ Conventions (the trainer builds exactly this network):
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from cnn_design_env.space.graph import SearchSpace
 
 Shape = tuple[int, ...]
 BYTES_PER_PARAM = 4
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,22 @@ def analyze(space: SearchSpace, design: Design | None = None, *,
 
     Raises:
         ValueError: If a layer gets an input of the wrong rank (a dense layer on a feature map, a
-            conv on a flat vector) or a hyperparameter is not a positive integer.
+            conv on a flat vector) or a hyperparameter is not a positive integer; or, for a
+            design (no ``hparams``), if its parameters or FLOPs exceed the space's
+            ``max_params`` / ``max_flops`` (the message gives the estimate and the limit).
     """
-    values = hparams if hparams is not None else space.hyperparameters(design)
+    if hparams is not None:
+        return _analyze(space, hparams, design)
+    analysis = _analyze(space, space.hyperparameters(design), design)
+    problem = _over_limit(space, analysis, "design " + (
+        "(the original network)" if design is None else str(tuple(Design(tuple(design))))))
+    if problem:
+        raise ValueError(problem)
+    return analysis
+
+
+def _analyze(space: SearchSpace, values: Mapping[str, Mapping[str, Any]],
+             design: Design | None) -> Analysis:
     activation = space.training_settings(design).get("activation", "relu")
     shapes: dict[str, Shape] = {}
     infos: list[LayerInfo] = []
@@ -192,3 +207,81 @@ def _layer_info(space: SearchSpace, name: str, kind: str, hp: dict[str, Any],
     else:  # activation, dropout
         out = in_shapes[0]
     return LayerInfo(name, kind, hp, in_shapes, out, params, flops, projected)
+
+
+
+_GROWS = frozenset({"kernels", "units", "kernel_size"})
+
+
+def extreme_hyperparameters(space: SearchSpace, *, largest: bool = True
+                            ) -> dict[str, dict[str, Any]]:
+    """Per-layer hyperparameters of the space's largest (or smallest) network: every tuned value
+    at its extreme.
+
+    Largest: the largest kernels, units and kernel sizes, the smallest conv and pool strides and
+    pool sizes (which keep feature maps largest) and the largest up-conv strides; smallest: the
+    opposite. Parameters and FLOPs grow with each of these choices, so the two networks bound
+    every design's (up to the 1x1 projections of an ``add``, which only a channel mismatch adds).
+
+    Example:
+        >>> from cnn_design_env.space import get_space
+        >>> space = get_space("vgg_mini")
+        >>> dict(space.by_name["conv1"].choices)
+        {'kernels': (8, 16, 32), 'kernel_size': (3, 5), 'stride': (1, 2)}
+        >>> largest = extreme_hyperparameters(space)["conv1"]
+        >>> smallest = extreme_hyperparameters(space, largest=False)["conv1"]
+        >>> [(h["kernels"], h["kernel_size"], h["stride"]) for h in (largest, smallest)]
+        [(32, 5, 1), (8, 3, 2)]
+    """
+    values: dict[str, dict[str, Any]] = {}
+    for layer in space.layers:
+        hp = dict(layer.params)
+        for key in sorted(layer.choices, key=lambda k: k == "stride"):  # pool size first
+            options = layer.choices[key]
+            if key in _GROWS or key == "pool_size":
+                grows = key in _GROWS
+                hp[key] = max(options) if grows == largest else min(options)
+            elif key == "stride":  # a pool's None stride is its pool size
+                strides = [hp.get("pool_size") or 1 if o is None else o for o in options]
+                grows = layer.kind == "upconv"
+                hp[key] = max(strides) if grows == largest else min(strides)
+            else:
+                hp[key] = options[0]
+        values[layer.name] = hp
+    return values
+
+
+def check_limits(space: SearchSpace) -> None:
+    """Check the space at construction: every layer's input rank, and its smallest network
+    (:func:`extreme_hyperparameters`) within ``space.max_params`` / ``space.max_flops``.
+
+    A largest network above a limit is logged as a warning: the designs above it are refused
+    when analysed (:func:`analyze`), so the trainer scores them as terminated evaluations.
+
+    Raises:
+        ValueError: On a rank mismatch (a dense layer on a feature map, a conv on a flat
+            vector), or a smallest network above a limit (no design could be trained).
+    """
+    smallest = _analyze(space, extreme_hyperparameters(space, largest=False), None)
+    problem = _over_limit(space, smallest, "even its smallest design")
+    if problem:
+        raise ValueError(problem)
+    largest = _analyze(space, extreme_hyperparameters(space, largest=True), None)
+    problem = _over_limit(space, largest, "its largest design")
+    if problem:
+        logger.warning("%s; such designs are refused (terminated evaluations)", problem)
+
+
+def _over_limit(space: SearchSpace, analysis: Analysis, what: str) -> str | None:
+    for key, label, total, limit in (
+            ("params", "parameters", analysis.params, space.max_params),
+            ("flops", "FLOPs per image", analysis.flops, space.max_flops)):
+        if limit is not None and total > limit:
+            top = max(analysis.layers, key=lambda info: getattr(info, key))
+            size = f" ({analysis.model_size_mb:,.1f} MB of float32)" if key == "params" else ""
+            hparams = f" ({dict(top.hparams)})" if top.hparams else ""
+            return (f"space {space.name!r}: {what} has {total:,} {label}{size}, above the limit "
+                    f"max_{key}={limit:,}; layer {top.name!r} alone has {getattr(top, key):,}"
+                    f"{hparams}; shrink the choices or give the SearchSpace a larger max_{key} "
+                    "(None: no limit)")
+    return None

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from cnn_design_env.space.checks import check_training, positive_int
 from cnn_design_env.space.design import Design
 from cnn_design_env.space.layers import MERGE_KINDS, Layer
 
@@ -36,6 +37,10 @@ DEFAULT_TRAINING: Mapping[str, Any] = {
     "activation": "relu",
 }
 """Training settings used when a space does not override them (Table II, VGG-16 column)."""
+MAX_PARAMS = 100_000_000
+"""Default limit on the parameters of one design (400 MB of float32 weights)."""
+MAX_FLOPS = 100_000_000_000
+"""Default limit on the FLOPs per image of one design (100 GFLOP)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,10 +57,20 @@ class SearchSpace:
         training: Training settings (optimizer, learning rate, batch size, loss, activation, ...)
             overriding :data:`DEFAULT_TRAINING`.
         description: One line shown by ``cnn-design spaces``.
+        max_params: Limit on the parameters of one design; ``None``: no limit. The space is
+            refused when even its smallest design exceeds it (every layer at its smallest
+            choices, :func:`~cnn_design_env.space.analysis.extreme_hyperparameters`), a warning
+            is logged when its largest does, and :func:`~cnn_design_env.space.analyze` refuses
+            each design above it (the trainer then scores it as a terminated evaluation).
+        max_flops: The same limit on FLOPs per image.
 
     Raises:
         ValueError: On a malformed graph: duplicate or unknown layer names, a cycle, a dangling
-            layer (not on a path from the input to the output), a wrong number of inputs, no agent.
+            layer (not on a path from the input to the output), a wrong number of inputs, no
+            agent; a layer that gets an input of the wrong rank (a dense layer on a feature map);
+            a bad ``input_shape``, ``num_classes``, ``task`` or training setting (unknown key or
+            name, out-of-range number); a smallest design above ``max_params`` or
+            ``max_flops`` (the message gives the estimate).
     """
 
     name: str
@@ -65,26 +80,41 @@ class SearchSpace:
     task: str = "classification"
     training: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    max_params: int | None = MAX_PARAMS
+    max_flops: int | None = MAX_FLOPS
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"space name must be a non-empty string, got {self.name!r}")
+        owner = f"space {self.name!r}"
         object.__setattr__(self, "layers", tuple(self.layers))
-        object.__setattr__(self, "input_shape", tuple(int(d) for d in self.input_shape))
-        object.__setattr__(self, "training", {**DEFAULT_TRAINING, **dict(self.training)})
-        if len(self.input_shape) != 3 or min(self.input_shape) < 1:
-            raise ValueError(
-                f"space {self.name!r}: input_shape must be (height, width, channels) of positive "
-                f"integers, got {self.input_shape!r}"
-            )
-        if int(self.num_classes) < 1:
-            raise ValueError(f"space {self.name!r}: num_classes must be >= 1, "
-                             f"got {self.num_classes!r}")
+        shape = self.input_shape
+        if (isinstance(shape, str) or not isinstance(shape, Sequence | np.ndarray)
+                or len(shape) != 3):
+            raise ValueError(f"{owner}: input_shape must be (height, width, channels) of "
+                             f"positive integers, got {shape!r}")
+        object.__setattr__(self, "input_shape", tuple(
+            positive_int(owner, "input_shape entry", d) for d in shape))
+        object.__setattr__(self, "num_classes", positive_int(owner, "num_classes",
+                                                             self.num_classes))
         if self.task not in TASKS:
-            raise ValueError(f"space {self.name!r}: unknown task {self.task!r}; "
-                             f"expected one of {TASKS}")
+            raise ValueError(f"{owner}: unknown task {self.task!r}; expected one of {TASKS}")
+        if self.task == "classification" and self.num_classes < 2:
+            raise ValueError(f"{owner}: a classification space needs num_classes >= 2, got "
+                             f"{self.num_classes} (one class makes every design 100% accurate)")
+        object.__setattr__(self, "training",
+                           {**DEFAULT_TRAINING, **check_training(owner, self.training)})
+        for key in ("max_params", "max_flops"):
+            value = getattr(self, key)
+            if value is not None:
+                object.__setattr__(self, key, positive_int(owner, key, value))
         _validate_graph(self.name, self.layers)
         if not self.agents:
             raise ValueError(f"space {self.name!r} has no tunable layer: give at least one layer "
                              "a choice set")
+        from cnn_design_env.space.analysis import check_limits  # analysis imports this module
+
+        check_limits(self)
 
     # ------------------------------------------------------------------ graph
     @cached_property
@@ -169,7 +199,8 @@ class SearchSpace:
         """Return ``design`` as a :class:`Design` after checking it belongs to this space.
 
         Raises:
-            ValueError: If its length or any action is out of range.
+            ValueError: If its length is wrong, or an action is not an integer (``bool``, float
+                and string refused) or out of range.
         """
         design = design if isinstance(design, Design) else Design(tuple(design))
         if len(design) != self.num_agents:
@@ -228,7 +259,7 @@ class SearchSpace:
 
     def decode(self, vector: Iterable[int]) -> Design:
         """Inverse of :meth:`encode`."""
-        return self.validate(Design(tuple(int(v) for v in vector)))
+        return self.validate(Design(tuple(vector)))
 
     def with_data(self, *, input_shape: Sequence[int] | None = None,
                   num_classes: int | None = None) -> SearchSpace:
@@ -237,7 +268,7 @@ class SearchSpace:
             self.name, self.layers,
             tuple(input_shape) if input_shape is not None else self.input_shape,
             num_classes if num_classes is not None else self.num_classes,
-            self.task, self.training, self.description,
+            self.task, self.training, self.description, self.max_params, self.max_flops,
         )
 
     def __repr__(self) -> str:

@@ -29,6 +29,12 @@ train         training hyperparameters, see ``TRAIN_KEYS``                0 (not
 ``activation=None`` means the network's activation (the ``activation`` training hyperparameter,
 ``"relu"`` unless a space or a ``train`` agent changes it); ``"linear"`` means none.
 
+Every value, fixed or a choice, is checked when the layer is built
+(:mod:`cnn_design_env.space.checks`): sizes and strides are positive integers, activations and
+optimisers are names the trainer knows, rates and learning rates are finite and in range, and a
+choice set is a tuple or list (a string is refused: it is not four one-letter choices). A
+``ValueError`` names the layer, the hyperparameter, the value and what was expected.
+
 Example:
     >>> c = conv("c1", "input", kernels=16, tune={"kernels": (8, 16), "kernel_size": (3, 5)})
     >>> c.num_actions
@@ -39,12 +45,17 @@ Example:
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping, Sequence
+import math
+import numbers
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
+
+import numpy as np
+
+from cnn_design_env.space.checks import check_value
 
 KIND_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
@@ -82,6 +93,54 @@ LAYER_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
         "dropout": {"rate": 0.5},
     }
 )
+
+
+def _choice_tuple(owner: str, key: str, values: Any) -> tuple[Any, ...]:
+    """A choice set as a tuple; a string, a mapping, a set or a lone value is refused."""
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        return tuple(values.tolist())
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise ValueError(
+            f"{owner}: the choice set of {key!r} must be a tuple or list of values, got "
+            f"{values!r}; write ({values!r},) for a single value"
+        )
+    return tuple(values)
+
+
+class ActionSet(Sequence):
+    """The Cartesian product of a layer's choice sets, in :func:`itertools.product` order (the
+    last choice set varies fastest), built item by item.
+
+    Example:
+        >>> actions = ActionSet({"kernels": (8, 16), "kernel_size": (3, 5)})
+        >>> len(actions), dict(actions[1])
+        (4, {'kernels': 8, 'kernel_size': 5})
+    """
+
+    def __init__(self, choices: Mapping[str, tuple[Any, ...]]) -> None:
+        self._keys = tuple(choices)
+        self._values = tuple(choices[k] for k in self._keys)
+        self._len = math.prod(len(v) for v in self._values)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(self._len)))
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise TypeError(f"action indices must be integers, got {index!r}")
+        i = int(index) + self._len if index < 0 else int(index)
+        if not 0 <= i < self._len:
+            raise IndexError(f"action {index} out of range [0, {self._len})")
+        picked = [None] * len(self._values)
+        for slot in range(len(self._values) - 1, -1, -1):
+            i, r = divmod(i, len(self._values[slot]))
+            picked[slot] = self._values[slot][r]
+        return MappingProxyType(dict(zip(self._keys, picked, strict=True)))
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        return (self[i] for i in range(self._len))
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -125,13 +184,19 @@ class Layer:
                     f"layer {self.name!r} ({self.kind}): unknown hyperparameter {key!r}; "
                     f"expected one of {sorted(allowed)}"
                 )
+        owner = f"layer {self.name!r} ({self.kind})"
+        params = {key: check_value(owner, key, value, kind=self.kind)
+                  for key, value in params.items()}
         choices = {}
         for key, values in self.choices.items():
-            values = tuple(values) if isinstance(values, Sequence) else (values,)
+            values = _choice_tuple(owner, key, values)
             if not values:
                 raise ValueError(
                     f"layer {self.name!r}: empty choice set for {key!r}; give at least one value"
                 )
+            values = tuple(check_value(owner, key, v, kind=self.kind,
+                                       label=f"a choice of {key}")
+                           for v in values)
             if len(set(values)) != len(values):
                 raise ValueError(f"layer {self.name!r}: repeated values in choices {key}={values}")
             choices[key] = values
@@ -148,13 +213,13 @@ class Layer:
         return bool(self.choices)
 
     @cached_property
-    def actions(self) -> tuple[Mapping[str, Any], ...]:
-        """The action set: one mapping of tuned values per action, in action-index order."""
-        keys = tuple(self.choices)
-        return tuple(
-            MappingProxyType(dict(zip(keys, combo, strict=True)))
-            for combo in itertools.product(*(self.choices[k] for k in keys))
-        )
+    def actions(self) -> ActionSet:
+        """The action set: one mapping of tuned values per action, in action-index order.
+
+        A lazy sequence: an action's mapping is built when it is read, so a layer with millions
+        of actions costs no memory until its actions are enumerated.
+        """
+        return ActionSet(self.choices)
 
     @property
     def num_actions(self) -> int:
@@ -167,7 +232,8 @@ class Layer:
         Raises:
             ValueError: If ``action`` is not in ``range(num_actions)``.
         """
-        if not 0 <= int(action) < self.num_actions or int(action) != action:
+        if (isinstance(action, bool) or not isinstance(action, numbers.Integral)
+                or not 0 <= action < self.num_actions):
             raise ValueError(
                 f"layer {self.name!r}: action {action!r} out of range; "
                 f"expected an integer in [0, {self.num_actions})"

@@ -16,6 +16,9 @@ from cnn_design_env.space.tables import table_chain, table_inception
 # Table III of the paper.
 VGG16_CONV = {"kernels": (16, 32, 64, 128, 256), "kernel_size": (3, 5), "stride": (1, 2)}
 VGG16_POOL = {"pool_size": (2, 3)}
+PAPER_SPACE_LIMITS = {"max_params": None, "max_flops": None}
+"""GoogLeNet's and U-Net's Table III choices reach 0.6 and 1.3 billion parameters (U-Net: 10
+TFLOPs per image) at their largest: these presets allow every design of the paper's space."""
 DENSE_UNITS = {"units": (128, 256, 512, 1024, 2048, 4096)}
 GOOGLENET_CONV = {"kernels": (32, 48, 64, 80, 96, 112, 128, 160, 208, 384),
                   "kernel_size": (1, 3, 5), "stride": (1, 2)}
@@ -108,7 +111,8 @@ def googlenet(*, input_shape: tuple[int, int, int] = (32, 32, 3), num_classes: i
                L.dropout("drop", "fc1", rate=0.4), L.output("output", "drop")]
     return SearchSpace("googlenet", tuple(layers), input_shape, num_classes,
                        training={"optimizer": "sgd", "batch_size": 32, "loss": "cross_entropy"},
-                       description="GoogLeNet, 9 inception modules, Table III choices")
+                       description="GoogLeNet, 9 inception modules, Table III choices",
+                       **PAPER_SPACE_LIMITS)
 
 
 def _unet(name: str, widths: tuple[int, ...], conv_choices: dict, pool_choices: dict,
@@ -138,7 +142,7 @@ def _unet(name: str, widths: tuple[int, ...], conv_choices: dict, pool_choices: 
     return SearchSpace(name, tuple(layers), input_shape, num_classes, task="segmentation",
                        training={"optimizer": "adam", "learning_rate": 1e-3,
                                  "batch_size": batch_size, "loss": "dice"},
-                       description=description)
+                       description=description, **PAPER_SPACE_LIMITS)
 
 
 def unet(*, input_shape: tuple[int, int, int] = (128, 128, 1), num_classes: int = 2

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cnn_design_env.train.data.checks import check_classes
 from cnn_design_env.train.data.dataset import (
     Dataset,
     _as_int_labels,
@@ -15,11 +16,22 @@ from cnn_design_env.train.data.dataset import (
     _check_val_fraction,
     _require_path,
 )
+from cnn_design_env.train.data.safe_pickle import UnsafePickleError, load_restricted
+
+_EXPECTED = ("a CIFAR python pickle (a dict with 'data': uint8 array (N, 3072) and 'labels' / "
+             "'fine_labels': N integers)")
 
 
 def _unpickle(path: Path) -> dict[Any, Any]:
-    with path.open("rb") as f:
-        obj = pickle.load(f, encoding="bytes")
+    """Read one CIFAR pickle through the restricted unpickler (:mod:`.safe_pickle`)."""
+    try:
+        with path.open("rb") as f:
+            obj = load_restricted(f, encoding="bytes")
+    except UnsafePickleError as exc:
+        raise UnsafePickleError(f"CIFAR file {str(path)!r}: {exc}") from None
+    except pickle.UnpicklingError as exc:
+        raise ValueError(f"cannot read CIFAR file {str(path)!r} (empty, truncated or not a "
+                         f"pickle: {exc}); expected {_EXPECTED}") from exc
     if not isinstance(obj, dict):
         raise ValueError(f"CIFAR file {str(path)!r} must contain a dict, got {type(obj).__name__}")
     return obj
@@ -69,7 +81,9 @@ def _cifar_names(path: Path, which: int, label_mode: str) -> tuple[str, ...] | N
     try:
         names = _get_key(_unpickle(meta), key, meta)
         return tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
-    except (ValueError, pickle.UnpicklingError, EOFError):
+    except UnsafePickleError:
+        raise
+    except ValueError:
         return None
 
 
@@ -88,7 +102,9 @@ def load_cifar(
     validation set is split from the training data (stratified). ``path`` may be the
     batch directory itself or its parent holding ``cifar-10-batches-py`` /
     ``cifar-100-python``. Class names are read from ``batches.meta`` / ``meta`` if
-    present. Only load pickle files you trust.
+    present. The files are read by a restricted unpickler that admits only NumPy arrays, dtypes
+    and builtin containers (:mod:`.safe_pickle`): a pickle naming anything else is refused
+    before it can run.
 
     Args:
         path: Directory with the pickle files.
@@ -102,7 +118,9 @@ def load_cifar(
 
     Raises:
         FileNotFoundError: If the directory or the expected batch files are missing.
-        ValueError: On a bad argument or malformed batch contents.
+        UnsafePickleError: (a ``ValueError``) If a file names a global outside the allow-list.
+        ValueError: On a bad argument, an empty, truncated or unreadable file (naming it and the
+            expected format), malformed batch contents or fewer than two classes.
     """
     if which not in (10, 100):
         raise ValueError(f"load_cifar which must be 10 or 100, got {which!r}")
@@ -137,6 +155,7 @@ def load_cifar(
         raise ValueError(
             f"CIFAR-{which} {label_key!r} must be in [0, {num_classes}), got {y.max()}"
         )
+    (y,), _ = check_classes([y], num_classes=num_classes, what=f"CIFAR-{which} in {str(root)!r}")
     names = _cifar_names(root, which, label_mode)
     if names is not None and len(names) != num_classes:
         names = None

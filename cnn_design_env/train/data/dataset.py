@@ -10,6 +10,8 @@ from typing import Literal
 
 import numpy as np
 
+from cnn_design_env.train.data.checks import check_real, to_unit_range
+
 Task = Literal["classification", "segmentation"]
 
 _TASKS: tuple[str, ...] = ("classification", "segmentation")
@@ -46,8 +48,9 @@ class Dataset:
     def __post_init__(self) -> None:
         if self.task not in _TASKS:
             raise ValueError(f"task must be one of {_TASKS}, got {self.task!r}")
-        if int(self.num_classes) < 1:
-            raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
+        if (isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int | np.integer)
+                or self.num_classes < 1):
+            raise ValueError(f"num_classes must be an integer >= 1, got {self.num_classes!r}")
         for split in ("train", "val"):
             x = getattr(self, f"x_{split}")
             y = getattr(self, f"y_{split}")
@@ -166,19 +169,28 @@ def _as_int_labels(y: np.ndarray, what: str) -> np.ndarray:
 
 
 def _as_float_images(x: np.ndarray, what: str) -> np.ndarray:
-    """Return NHWC ``float32`` images; NHW input gets a channel axis, ``uint8`` is /255."""
-    x = np.asarray(x)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4:
-        raise ValueError(
-            f"{what} must have 3 dims (N, H, W) or 4 dims (N, H, W, C), got shape {x.shape}"
-        )
-    if x.dtype == np.uint8:
-        return np.ascontiguousarray(x, dtype=np.float32) / np.float32(255.0)
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
-        raise ValueError(f"{what} must be numeric, got dtype {x.dtype}")
-    return np.ascontiguousarray(x, dtype=np.float32)
+    """Return NHWC ``float32`` images in ``[0, 1]``; NHW input gets a channel axis.
+
+    See :mod:`.checks`: complex or non-finite pixels are refused, ``uint8`` is /255, other
+    ranges are rescaled with a :class:`~.checks.DataWarning`.
+    """
+    return _as_float_image_sets([x], what)[0]
+
+
+def _as_float_image_sets(arrays: Sequence[np.ndarray], what: str) -> list[np.ndarray]:
+    """:func:`_as_float_images` of several arrays of one data set, with one shared scaling."""
+    out = []
+    for x in arrays:
+        x = np.asarray(x)
+        if x.ndim == 3:
+            x = x[..., None]
+        if x.ndim != 4:
+            raise ValueError(
+                f"{what} must have 3 dims (N, H, W) or 4 dims (N, H, W, C), got shape {x.shape}"
+            )
+        check_real(x, what)
+        out.append(x)
+    return to_unit_range(out, what)
 
 
 def _infer_num_classes(*labels: np.ndarray, num_classes: int | None, what: str) -> int:

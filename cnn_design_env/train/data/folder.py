@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cnn_design_env.train.data.checks import check_classes
 from cnn_design_env.train.data.dataset import (
     Dataset,
     _as_int_labels,
@@ -16,6 +18,9 @@ from cnn_design_env.train.data.dataset import (
     _require_path,
 )
 
+# Pillow raises OSError (UnidentifiedImageError, truncated files), ValueError or SyntaxError
+# for broken files and DecompressionBombError (an Exception) for oversized ones.
+_IMAGE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error)
 _IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 
 
@@ -61,8 +66,9 @@ def _read_images(files: Sequence[Path], size: tuple[int, int] | None, image_mod:
             with image_mod.open(f) as im:
                 im.load()
                 opened.append(im.copy())
-        except OSError as exc:
-            raise ValueError(f"cannot read image {str(f)!r}: {exc}") from exc
+        except (*_IMAGE_ERRORS, image_mod.DecompressionBombError) as exc:
+            raise ValueError(f"cannot read image {str(f)!r} (expected an image file Pillow "
+                             f"can open): {exc}") from exc
     gray = all(im.mode in ("L", "1", "LA", "I", "I;16") for im in opened)
     mode = "L" if gray else "RGB"
     arrays = []
@@ -97,13 +103,16 @@ def _read_masks(files: Sequence[Path], size: tuple[int, int] | None, image_mod: 
                 if size is not None:
                     im = im.resize((size[1], size[0]), image_mod.Resampling.NEAREST)
                 masks.append(np.asarray(im).astype(np.int64))
-        except OSError as exc:
-            raise ValueError(f"cannot read mask {str(f)!r}: {exc}") from exc
+        except (*_IMAGE_ERRORS, image_mod.DecompressionBombError) as exc:
+            raise ValueError(f"cannot read mask {str(f)!r} (expected an image file Pillow "
+                             f"can open): {exc}") from exc
     m = np.stack(masks)
     values = np.unique(m)
     if len(values) == 2 and values[0] == 0 and values[1] == 255:
         m = (m == 255).astype(np.int64)  # binary masks saved as 0/255
-    return _as_int_labels(m, "image-folder masks")
+    (m,), _ = check_classes([_as_int_labels(m, "image-folder masks")], num_classes=None,
+                            what="image-folder masks")
+    return m
 
 
 def load_image_folder(
@@ -196,6 +205,7 @@ def load_image_folder(
             )
         files.extend(found)
         labels.extend([k] * len(found))
+    check_classes([np.asarray(labels)], num_classes=None, what=f"image folder {str(base)!r}")
     x = _read_images(files, target, image_mod)
     return _build(
         base.name,

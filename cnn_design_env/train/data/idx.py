@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnn_design_env.train.data.checks import check_classes
 from cnn_design_env.train.data.dataset import (
     Dataset,
     _as_float_images,
@@ -74,7 +75,8 @@ def load_idx(
         labels_path: IDX1 label file, e.g. ``train-labels-idx1-ubyte.gz``.
         val_fraction: Fraction of examples for validation (stratified), in ``(0, 1)``.
         seed: Seed for the split.
-        num_classes: Number of classes; inferred as ``max(label) + 1`` if ``None``.
+        num_classes: Number of classes; inferred as ``max(label) + 1`` if ``None`` (labels
+            that are not ``0..K-1`` are then mapped to it with a ``DataWarning``).
 
     Returns:
         A classification :class:`Dataset` with ``input_shape == (rows, cols, 1)``,
@@ -82,7 +84,8 @@ def load_idx(
 
     Raises:
         FileNotFoundError: If a file is missing.
-        ValueError: On a wrong magic number, truncated data or mismatched counts.
+        ValueError: On a wrong magic number, truncated data, mismatched counts or fewer than two
+            classes.
     """
     _check_val_fraction(val_fraction)
     ip = _require_path(images_path, "IDX images file")
@@ -95,10 +98,12 @@ def load_idx(
             f"{str(lp)!r} has {len(labels)} labels"
         )
     name = ip.name.split(".")[0]
+    (labels,), num_classes = check_classes([labels.astype(np.int32)], num_classes=num_classes,
+                                           what=f"IDX labels file {str(lp)!r}")
     return _build(
         name,
         _as_float_images(images, "IDX images"),
-        labels.astype(np.int32),
+        labels,
         task="classification",
         val_fraction=val_fraction,
         seed=seed,
