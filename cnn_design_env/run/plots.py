@@ -1,15 +1,16 @@
 """The run's plots, as PNG files (Matplotlib's object API on the Agg canvas: no pyplot state).
 
 * ``reward_per_episode.png``: the reward of every episode, coloured by phase, with the best so
-  far (the paper's Fig. 9);
+  far (the paper's Fig. 9) and the recommended design's mean reward ± s.d. as a band;
 * ``pareto.png``: accuracy against model size of every evaluated design, the Pareto front
-  (accuracy max, size min) drawn as a staircase and the best-reward design starred (Fig. 3a);
+  (accuracy max, size min) drawn as a staircase, the recommended design starred with its mean
+  accuracy ± s.d. as an error bar, and the best single evaluation ringed (Fig. 3a);
 * ``best_vs_cost.png``: the best reward so far against the cumulative evaluation cost in seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,13 @@ def _save(figure: Any, ax: Any, path: str | Path, *, labels: tuple[str, str, str
     return path
 
 
-def plot_rewards(records: Sequence[Record], path: str | Path, *, title: str = "") -> Path:
-    """Reward per episode with the best so far (Fig. 9)."""
+def _sd(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and np.isfinite(value) else 0.0
+
+
+def plot_rewards(records: Sequence[Record], path: str | Path, *, title: str = "",
+                 recommendation: Mapping[str, Any] | None = None) -> Path:
+    """Reward per episode with the best so far (Fig. 9) and the recommendation's mean."""
     figure, ax = _figure()
     episodes = np.array([r.index for r in records]) + 1
     rewards = np.array([r.reward for r in records], dtype=float)
@@ -58,11 +64,16 @@ def plot_rewards(records: Sequence[Record], path: str | Path, *, title: str = ""
                    color=PHASE_COLORS.get(phase, "tab:green"), label=phase or "episode")
     if len(rewards):
         ax.plot(episodes, np.maximum.accumulate(rewards), color="black", lw=1.5,
-                label="best so far")
+                label="best single reward so far")
+    if recommendation:
+        mean, sd = recommendation["mean_reward"], _sd(recommendation["sd_reward"])
+        ax.axhline(mean, color="gold", lw=2, label=f"recommended: {mean:.2f} ± {sd:.2f}")
+        ax.axhspan(mean - sd, mean + sd, color="gold", alpha=0.25)
     return _save(figure, ax, path, labels=("episode", "reward", title or "reward per episode"))
 
 
-def plot_pareto(records: Sequence[Record], path: str | Path, *, title: str = "") -> Path:
+def plot_pareto(records: Sequence[Record], path: str | Path, *, title: str = "",
+                recommendation: Mapping[str, Any] | None = None) -> Path:
     """Accuracy against model size of every evaluated design, with the Pareto front (Fig. 3a)."""
     figure, ax = _figure()
     distinct = [r for r in records if not r.metrics.cached]
@@ -83,8 +94,14 @@ def plot_pareto(records: Sequence[Record], path: str | Path, *, title: str = "")
         ax.scatter(fx, fy, s=30, color="tab:orange", zorder=3, label="Pareto front")
     if records:
         best = max(records, key=lambda r: r.reward)
-        ax.scatter([best.metrics.model_size_mb], [best.metrics.accuracy], s=160, marker="*",
-                   color="gold", edgecolor="black", zorder=4, label="best reward")
+        ax.scatter([best.metrics.model_size_mb], [best.metrics.accuracy], s=120,
+                   facecolor="none", edgecolor="black", zorder=4, label="best single reward")
+    if recommendation:
+        size, acc = recommendation["model_size_mb"], recommendation["mean_accuracy"]
+        ax.errorbar([size], [acc], yerr=[_sd(recommendation["sd_accuracy"])], fmt="none",
+                    ecolor="black", capsize=4, zorder=4)
+        ax.scatter([size], [acc], s=180, marker="*", color="gold", edgecolor="black", zorder=5,
+                   label="recommended (mean ± s.d.)")
     if len(sizes) and sizes.min() > 0 and sizes.max() / sizes.min() > 20:
         ax.set_xscale("log")
     return _save(figure, ax, path, labels=("model size (MB)", "validation accuracy",
@@ -104,16 +121,16 @@ def plot_best_vs_cost(records: Sequence[Record], path: str | Path, *, title: str
                          title or "best reward vs cost"))
 
 
-def write_plots(records: Sequence[Record], directory: str | Path, *, title: str = ""
-                ) -> list[Path]:
+def write_plots(records: Sequence[Record], directory: str | Path, *, title: str = "",
+                recommendation: Mapping[str, Any] | None = None) -> list[Path]:
     """Write the three plots into ``directory``; returns their paths."""
     directory = Path(directory)
     records = sorted(records, key=lambda r: r.index)
     suffix = f" - {title}" if title else ""
     return [plot_rewards(records, directory / "reward_per_episode.png",
-                         title=f"reward per episode{suffix}"),
+                         title=f"reward per episode{suffix}", recommendation=recommendation),
             plot_pareto(records, directory / "pareto.png",
-                        title=f"accuracy vs model size{suffix}"),
+                        title=f"accuracy vs model size{suffix}", recommendation=recommendation),
             plot_best_vs_cost(records, directory / "best_vs_cost.png",
                               title=f"best reward vs cost{suffix}")]
 
