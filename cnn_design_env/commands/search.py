@@ -27,7 +27,7 @@ from typing import Any
 
 DEFAULT_EPISODES = 90
 DEFAULT_EXPLORATION = 48
-DEFAULT_EPOCHS = 2
+DEFAULT_EPOCHS = 3
 DEFAULT_SUBSAMPLE = 0
 
 
@@ -129,6 +129,14 @@ def paper_exploration(space: Any) -> int:
     return SharedQAgents(space, seed=0).default_exploration_episodes()
 
 
+def _takes_budget(method: str) -> bool:
+    """Whether ``method`` spreads a schedule over its budget (the registry's searchers only)."""
+    from baselines.compare import takes_budget
+    from baselines.registry import METHODS
+
+    return method in METHODS and takes_budget(method)
+
+
 def build_config(args: argparse.Namespace) -> Any:
     """The :class:`~cnn_design_env.run.RunConfig` of the parsed arguments.
 
@@ -167,6 +175,8 @@ def build_config(args: argparse.Namespace) -> Any:
                                  f"{exploration!r}") from None
     elif args.exploration is not None:
         raise ValueError("--exploration applies to --method marl only")
+    if _takes_budget(args.method):  # e.g. MetaQNN's epsilon schedule
+        method_options.setdefault("budget", args.episodes or DEFAULT_EPISODES)
     return RunConfig(
         space=args.space, method=args.method, episodes=args.episodes or DEFAULT_EPISODES,
         evaluator=EvaluatorSpec(args.evaluator, args.space, data, options), seed=args.seed,
