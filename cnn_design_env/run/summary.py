@@ -105,21 +105,62 @@ def summarize(config: RunConfig, space: SearchSpace, records: Sequence[Record], 
         "best": None if best is None else _design_entry(space, best),
         "best_accuracy": None if best_acc is None else _design_entry(space, best_acc),
         "pareto_front": [_design_entry(space, r) for r in front],
-        "recommendation": _recommendation_entry(space, recommendation, front),
+        "recommendation": _recommendation_entry(space, recommendation, records),
         **({"team": dict(team)} if team else {}),
     }
 
 
 def _recommendation_entry(space: SearchSpace, recommendation: Mapping[str, Any] | None,
-                          front: Sequence[Record]) -> dict[str, Any] | None:
+                          records: Sequence[Record]) -> dict[str, Any] | None:
     if not recommendation:
         return None
     entry = dict(recommendation)
     design = tuple(entry["design"])
     entry["choices"] = {a: dict(space.by_name[a].actions[i])
                         for a, i in zip(space.agents, design, strict=True)}
-    entry["on_pareto_front"] = any(r.design.actions == design for r in front)
+    entry["on_pareto_front"] = on_mean_front(records, recommendation)
     return entry
+
+
+def design_means(records: Sequence[Record], recommendation: Mapping[str, Any] | None = None
+                 ) -> dict[tuple[int, ...], tuple[float, float]]:
+    """``design -> (mean accuracy, model size)`` over every evaluation a run made of it.
+
+    The search's evaluations (terminated ones and cached repeats left out) and, for the final
+    choice's candidates, their re-evaluations too.
+    """
+    seen: dict[tuple[int, ...], tuple[list[float], float]] = {}
+    for r in records:
+        if not r.metrics.terminated and not r.metrics.cached:
+            seen.setdefault(r.design.actions, ([], r.metrics.model_size_mb))[0].append(
+                r.metrics.accuracy)
+    for c in (recommendation or {}).get("candidates", ()):
+        accuracies = list(c["search_accuracies"] if c.get("uses_search", True) else [])
+        accuracies += list(c["final_accuracies"])
+        if accuracies:
+            seen[tuple(c["design"])] = (accuracies, float(c["model_size_mb"]))
+    return {d: (float(np.mean(a)), size) for d, (a, size) in seen.items() if a}
+
+
+def on_mean_front(records: Sequence[Record], recommendation: Mapping[str, Any]) -> bool:
+    """Whether the recommended design lies on the accuracy / size Pareto front of what the run
+    evaluated, each design at its mean accuracy over all its evaluations (:func:`design_means`).
+
+    Example:
+        >>> from cnn_design_env import Metrics, Design
+        >>> rec = lambda i, a, s: Record(i, Design((i,)), 0, Metrics(accuracy=a, model_size_mb=s),
+        ...                              0.0)
+        >>> choice = {"design": [0], "candidates": [{"design": [0], "search_accuracies": [0.9],
+        ...           "final_accuracies": [0.7, 0.8], "model_size_mb": 2.0}]}
+        >>> on_mean_front([rec(0, 0.9, 2.0), rec(1, 0.85, 1.0)], choice)   # 0.8 at 2 MB
+        False
+    """
+    means = design_means(records, recommendation)
+    mine = means.get(tuple(recommendation["design"]))
+    if mine is None:
+        return False
+    return not any(a >= mine[0] and s <= mine[1] and (a > mine[0] or s < mine[1])
+                   for a, s in means.values())
 
 
 def _pm(mean: Any, sd: Any, spec: str) -> str:
@@ -204,7 +245,8 @@ def render(summary: Mapping[str, Any], space: SearchSpace) -> str:
                f"mean ± s.d. over the search's evaluations and {rec['extra_seeds']} more seeds")
         lines += ["", f"recommended design (the best mean of the top {rec['k']} by reward, {how}):",
                   f"  {tuple(rec['design'])}: {recommendation_line(rec)}"
-                  + ("" if rec.get("on_pareto_front", True) else "  (not on the Pareto front)"),
+                  + ("" if rec.get("on_pareto_front", True)
+                     else "  (dominated on the front of mean accuracies)"),
                   design_table(space, rec["design"])]
         lines.append("candidates: " + "; ".join(
             f"{tuple(c['design'])} {_pm(c['mean_reward'], c['sd_reward'], '.3f')}"
@@ -231,4 +273,5 @@ def render(summary: Mapping[str, Any], space: SearchSpace) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["design_table", "pareto_mask", "recommendation_line", "render", "summarize"]
+__all__ = ["design_means", "design_table", "on_mean_front", "pareto_mask", "recommendation_line",
+           "render", "summarize"]
