@@ -54,7 +54,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "COMPOUNDING_ALPHA", "COMPOUNDING_EPSILON", "PAPER_ALPHA", "PAPER_EPSILON", "AgentTables", "Constant", "EpisodeInfo", "EpisodeRecord",
+    "COMPOUNDING_ALPHA", "COMPOUNDING_EPSILON", "PAPER_ALPHA", "PAPER_EPSILON", "AgentTables",
+    "Constant", "EpisodeInfo", "EpisodeRecord",
     "ExponentialDecay", "IndependentQAgents", "PaperDecay", "QTables", "Schedule",
     "SharedQAgents", "TabularTeam", "TrainResult", "load_checkpoint", "play_episode", "progress",
     "save_checkpoint", "train",

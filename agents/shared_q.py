@@ -26,8 +26,8 @@ Choices the paper leaves open, with their defaults: ``gamma = 0.5`` (the best of
 the vgg_mini test fixture); one epsilon coin per episode (``coin="agent"``: one per agent, the
 first two agents sharing one); convergence after ``K = 10`` identical exploiting episodes;
 exploration length = ``ceil(1.25 * max |A_u| * |A_v|)`` (the paper's minimum, the largest
-table's cell count, with the paper's VGG-16 margin); random actions of the exploration-exploitation phase also follow
-Algorithm 1 (uniform once every cell has been visited).
+table's cell count, with the paper's VGG-16 margin); random actions of the
+exploration-exploitation phase also follow Algorithm 1 (uniform once every cell has been visited).
 
 Defaults reproduce the paper: Algorithm 2 as written (``Q += alpha * R`` where it has no
 look-ahead, the last table always, so a cell sums its rewards; ``additive=False`` makes it a

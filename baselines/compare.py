@@ -15,9 +15,10 @@ seeds). :func:`summarize` turns the histories into one row per method:
   exists, estimated by ``History.recommendation``'s mean reward (re-evaluated on extra seeds).
 * **best reward at budget fractions** (``best@f``, "best observed"): the best single reward
   found within the first ``f`` of the budget, mean and standard error over seeds; the luckiest
-  noisy observation, kept for comparison, not the score. With an episode budget ``B`` that is the first
-  ``ceil(f B)`` evaluations; with only a seconds budget, the evaluations started before ``f`` of
-  it was spent. A run that failed before reaching a fraction counts as missing there (NaN).
+  noisy observation, kept for comparison, not the score. With an episode budget ``B`` that is
+  the first ``ceil(f B)`` evaluations; with only a seconds budget, the evaluations started
+  before ``f`` of it was spent. A run that failed before reaching a fraction counts as missing
+  there (NaN).
 * **top 1 %**: the threshold is the 99th percentile (``numpy.quantile(..., method="higher")``) of
   the rewards of every design in the evaluator's table when it has one (an evaluator exposing
   ``all_metrics() -> Iterable[Metrics]``, e.g. a tabular benchmark), else of every reward observed

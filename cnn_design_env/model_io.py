@@ -49,7 +49,8 @@ def fixed_space(space: SearchSpace, design: Design | Sequence[int]) -> SearchSpa
         >>> from cnn_design_env.space import get_space, analyze
         >>> space = get_space("vgg_mini")
         >>> one = fixed_space(space, (3, 0, 1, 2, 1, 0))
-        >>> one.action_sizes, analyze(one, (0,) * 6).params == analyze(space, (3, 0, 1, 2, 1, 0)).params
+        >>> same = analyze(one, (0,) * 6).params == analyze(space, (3, 0, 1, 2, 1, 0)).params
+        >>> one.action_sizes, same
         ((1, 1, 1, 1, 1, 1), True)
     """
     design = space.validate(design)
@@ -229,8 +230,8 @@ def load_model(path: str | os.PathLike[str]) -> Model:
         shapes = {(la, n): tuple(v.shape) for la, d in tree.items() for n, v in d.items()}
         expected = {(la, n): tuple(v.shape) for la, d in want.items() for n, v in d.items()}
         if shapes != expected:
-            raise ValueError(f"{str(path)!r}: the stored {kind} do not fit the network "
-                             f"(stored {sorted(shapes)[:3]}..., expected {sorted(expected)[:3]}...)")
+            raise ValueError(f"{str(path)!r}: the stored {kind} do not fit the network (stored "
+                             f"{sorted(shapes)[:3]}..., expected {sorted(expected)[:3]}...)")
     return model
 
 

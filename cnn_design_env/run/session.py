@@ -35,8 +35,8 @@ from cnn_design_env.run.layout import RunDir
 from cnn_design_env.run.loop import SearchLoop, fresh_state
 from cnn_design_env.run.plots import write_plots
 from cnn_design_env.run.progress import Progress
-from cnn_design_env.run.searchers import converged, greedy_design, team_of
 from cnn_design_env.run.recommend import EXTRA_SEEDS, TOP_K, recommend
+from cnn_design_env.run.searchers import converged, greedy_design, team_of
 from cnn_design_env.run.summary import design_table, recommendation_line, summarize
 from cnn_design_env.space import SearchSpace
 
@@ -319,5 +319,6 @@ def where(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["RunResult", "best_text", "final_choice", "finish", "load_state", "make_searcher", "resume",
+__all__ = ["RunResult", "best_text", "final_choice", "finish", "load_state", "make_searcher",
+           "resume",
            "start", "team_facts", "where"]

@@ -28,7 +28,8 @@ def test_default_schedules_are_plain_exponentials(k, epsilon, alpha):
     assert isinstance(PAPER_EPSILON, ExponentialDecay) and isinstance(PAPER_ALPHA, ExponentialDecay)
     assert PAPER_EPSILON.value(k) == pytest.approx(epsilon, abs=1e-6)
     assert PAPER_ALPHA.value(k) == pytest.approx(alpha, abs=1e-6)
-    assert round(PAPER_EPSILON.value(50), 3) == 0.605 and round(PAPER_EPSILON.value(260), 3) == 0.073
+    assert round(PAPER_EPSILON.value(50), 3) == 0.605
+    assert round(PAPER_EPSILON.value(260), 3) == 0.073
 
 
 @pytest.mark.parametrize(("k", "epsilon", "alpha"), [

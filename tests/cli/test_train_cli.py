@@ -43,7 +43,8 @@ def test_a_saved_model_predicts_the_same_in_a_fresh_process(cli, tmp_path) -> No
         "from cnn_design_env.train.data import load_digits\n"
         "m = load_model(sys.argv[1]); d = load_digits(seed=0)\n"
         "np.save(sys.argv[2], m.predict(d.x_test))\n"
-        "print(m.design, m.extra['test_accuracy'], float((m.predict(d.x_test) == d.y_test).mean()))\n")
+        "hit = float((m.predict(d.x_test) == d.y_test).mean())\n"
+        "print(m.extra['test_accuracy'], hit, *m.design)\n")
     outputs = []
     for k in range(2):
         out = tmp_path / f"pred{k}.npy"
@@ -51,8 +52,8 @@ def test_a_saved_model_predicts_the_same_in_a_fresh_process(cli, tmp_path) -> No
                              capture_output=True, text=True, timeout=120)
         assert ran.returncode == 0, ran.stderr
         outputs.append(np.load(out))
-        design, stored, measured = ran.stdout.split(") ")[0] + ")", *ran.stdout.split(") ")[1].split()
-        assert design == "(3, 0, 1, 2, 1, 0)"
+        stored, measured, *design = ran.stdout.split()
+        assert design == ["3", "0", "1", "2", "1", "0"]
         assert float(stored) == float(measured)          # the test accuracy that train reported
     np.testing.assert_array_equal(outputs[0], outputs[1])
     assert outputs[0].shape == (180,)
