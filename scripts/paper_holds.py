@@ -38,7 +38,7 @@ SEEDS = 20
 TABLE_V = (
     # space, data, search episodes, exploration episodes, final-training max epochs
     ("vgg_mini", "digits", 90, 48, 60),
-    ("unet_mini", "shapes", 24, 12, 30),
+    ("unet_mini", "shapes", 12, 6, 20),
 )
 
 
