@@ -41,7 +41,6 @@ evaluators): every method still pays for every evaluation it makes.
 from __future__ import annotations
 
 import dataclasses
-import heapq
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -60,9 +59,10 @@ from baselines.pareto import (
 )
 from baselines.registry import METHODS, check_methods, make_searcher
 from baselines.runner import History, check_budget, run
+from baselines.scoring import quality_curve, recommended_at, table_quality
 from cnn_design_env.evaluators import Evaluator, Metrics, safe_evaluate
 from cnn_design_env.reward import PaperReward, Reward, WeightedReward
-from cnn_design_env.run.recommend import TOP_K, is_table
+from cnn_design_env.run.recommend import TOP_K
 from cnn_design_env.space import Design
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
@@ -202,7 +202,7 @@ def benchmark(methods: Sequence[str], evaluator: Evaluator, reward: Reward, *,
         raise ValueError("give at least one seed (seeds must be >= 1)")
     options = dict(options or {})
     source = ReplayEvaluator(evaluator) if reuse_evaluations else evaluator
-    quality, row_of = _table_quality(evaluator, reward)
+    quality, row_of = table_quality(evaluator, reward)
     result = BenchmarkResult(
         evaluator.space.name, methods, seeds, budget_episodes, budget_seconds,
         table_rewards=_table_rewards(evaluator, reward),
@@ -242,65 +242,6 @@ def takes_budget(method: str) -> bool:
         return "budget" in inspect.signature(factory).parameters
     except (ImportError, AttributeError, TypeError, ValueError):
         return False
-
-
-def _table_quality(evaluator: Evaluator, reward: Reward
-                   ) -> tuple[np.ndarray | None, Callable[[tuple[int, ...]], int] | None]:
-    """Per-row mean reward over the recorded seeds of a tabular evaluator."""
-    if not is_table(evaluator) or not callable(getattr(evaluator, "all_metrics", None)):
-        return None, None
-    seeds = len(evaluator.table.seeds)
-    rewards = np.array([reward(m) for m in evaluator.all_metrics()], dtype=float)
-    return rewards.reshape(-1, seeds).mean(axis=1), evaluator.row
-
-
-def quality_curve(history: History, result: BenchmarkResult) -> np.ndarray:
-    """True quality of the recommendation after each evaluation of ``history`` (tables only).
-
-    After ``t`` evaluations: of the ``top_k`` designs with the highest mean observed reward so
-    far (ties: seen first), the best true quality (what the final choice on the table's recorded
-    seeds recommends).
-    """
-    if result.quality is None or result.row_of is None:
-        return np.full(len(history), math.nan)
-    stats: dict[tuple[int, ...], list[float]] = {}
-    quality: dict[tuple[int, ...], float] = {}
-    out = np.empty(len(history))
-    for t, e in enumerate(history):
-        key = e.design.actions
-        entry = stats.setdefault(key, [0.0, 0.0, float(t)])
-        entry[0] += e.reward
-        entry[1] += 1
-        if key not in quality:
-            quality[key] = float(result.quality[result.row_of(key)])
-        top = heapq.nsmallest(result.top_k, stats.items(),
-                              key=lambda item: (-item[1][0] / item[1][1], item[1][2]))
-        out[t] = max(quality[d] for d, _ in top)
-    return out
-
-
-def recommended_at(history: History, result: BenchmarkResult, fraction: float,
-                   curve: np.ndarray | None = None) -> float:
-    """Quality of the recommendation after ``fraction`` of the budget (NaN if the run stopped
-    before it; without a table, at 1.0 only: the estimated mean reward of the final choice)."""
-    if result.quality is None:
-        rec = history.recommendation
-        if fraction < 1.0 or rec is None or history.stopped == "error":
-            return math.nan
-        return rec.best.mean_reward
-    curve = quality_curve(history, result) if curve is None else curve
-    if history.budget_episodes is not None:
-        count = math.ceil(fraction * history.budget_episodes - 1e-9)
-        if len(history) < count and history.stopped == "error":
-            return math.nan
-        count = min(count, len(history))
-    else:
-        limit = fraction * float(history.budget_seconds or 0.0)
-        spent_before = history.costs - np.array([e.metrics.cost_s for e in history], dtype=float)
-        if history.stopped == "error" and history.cost_s < limit:
-            return math.nan
-        count = int(np.sum(spent_before < limit))
-    return float(curve[count - 1]) if count > 0 else math.nan
 
 
 def _table_rewards(evaluator: Evaluator, reward: Reward) -> np.ndarray | None:
@@ -432,4 +373,5 @@ def write_report(result: BenchmarkResult, out_dir: Any, *, fractions: Sequence[f
 
 __all__ = ["FRACTIONS", "TOP_FRACTION", "BenchmarkResult", "ReplayEvaluator", "benchmark",
            "best_at", "mean_se", "pareto_frame", "quality_curve", "recommended_at",
-           "reward_objectives", "summarize", "takes_budget", "time_to_reach", "write_report"]
+           "reward_objectives", "summarize", "table_quality", "takes_budget", "time_to_reach",
+           "write_report"]
