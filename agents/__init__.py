@@ -30,6 +30,8 @@ from agents.independent import IndependentQAgents
 from agents.loop import EpisodeRecord, TrainResult, play_episode, progress, train
 from agents.qtables import AgentTables, QTables
 from agents.schedules import (
+    COMPOUNDING_ALPHA,
+    COMPOUNDING_EPSILON,
     PAPER_ALPHA,
     PAPER_EPSILON,
     Constant,
@@ -52,7 +54,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "PAPER_ALPHA", "PAPER_EPSILON", "AgentTables", "Constant", "EpisodeInfo", "EpisodeRecord",
+    "COMPOUNDING_ALPHA", "COMPOUNDING_EPSILON", "PAPER_ALPHA", "PAPER_EPSILON", "AgentTables",
+    "Constant", "EpisodeInfo", "EpisodeRecord",
     "ExponentialDecay", "IndependentQAgents", "PaperDecay", "QTables", "Schedule",
     "SharedQAgents", "TabularTeam", "TrainResult", "load_checkpoint", "play_episode", "progress",
     "save_checkpoint", "train",

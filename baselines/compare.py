@@ -4,15 +4,27 @@
 both the searcher's seed and the seed of the evaluation seeds, so methods see the same evaluation
 seeds). :func:`summarize` turns the histories into one row per method:
 
-* **best reward at budget fractions**: the best reward found within the first ``f`` of the budget,
-  mean and standard error over seeds. With an episode budget ``B`` that is the first
-  ``ceil(f B)`` evaluations; with only a seconds budget, the evaluations started before ``f`` of
-  it was spent. A run that failed before reaching a fraction counts as missing there (NaN).
+* **recommended quality at budget fractions** (the score): the true quality of the design the
+  method would recommend after the first ``f`` of the budget, mean and standard error over
+  **all** runs. The recommendation is the final choice of :mod:`cnn_design_env.run.recommend`
+  made at that point: of the ``top_k`` (3) designs with the highest mean observed reward, the one
+  with the best mean over the table's recorded seeds, which is also its true quality (the mean
+  reward over every recorded seed). Beside it: **regret**, the table optimum's quality minus the
+  recommended one's, and the **share of runs whose recommendation is in the top 1 %** of the
+  table's designs by quality (failed runs count as not). Without a table only the final point
+  exists, estimated by ``History.recommendation``'s mean reward (re-evaluated on extra seeds).
+* **best reward at budget fractions** (``best@f``, "best observed"): the best single reward
+  found within the first ``f`` of the budget, mean and standard error over seeds; the luckiest
+  noisy observation, kept for comparison, not the score. With an episode budget ``B`` that is
+  the first ``ceil(f B)`` evaluations; with only a seconds budget, the evaluations started
+  before ``f`` of it was spent. A run that failed before reaching a fraction counts as missing
+  there (NaN).
 * **top 1 %**: the threshold is the 99th percentile (``numpy.quantile(..., method="higher")``) of
   the rewards of every design in the evaluator's table when it has one (an evaluator exposing
   ``all_metrics() -> Iterable[Metrics]``, e.g. a tabular benchmark), else of every reward observed
-  in this benchmark, over all methods and seeds. Reported: evaluations and simulated cost until a
-  run first reaches it (mean and standard error over the runs that did) and how many runs did.
+  in this benchmark, over all methods and seeds. Reported in the CSV: evaluations and simulated
+  cost until a run first *observes* it (mean and standard error over the runs that did) and how
+  many runs did.
 * **Pareto / hypervolume** when the reward has several objectives (:func:`reward_objectives`):
   each run's hypervolume over (accuracy, model size, inference time), normalised to the box
   between one reference point and one ideal point shared by all runs (see
@@ -45,10 +57,12 @@ from baselines.pareto import (
     reference_point,
     to_minimization,
 )
-from baselines.registry import check_methods, make_searcher
+from baselines.registry import METHODS, check_methods, make_searcher
 from baselines.runner import History, check_budget, run
+from baselines.scoring import quality_curve, recommended_at, table_quality
 from cnn_design_env.evaluators import Evaluator, Metrics, safe_evaluate
 from cnn_design_env.reward import PaperReward, Reward, WeightedReward
+from cnn_design_env.run.recommend import TOP_K
 from cnn_design_env.space import Design
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
@@ -93,6 +107,10 @@ class BenchmarkResult:
         histories: Method -> one history per seed.
         table_rewards: Rewards of every design of the evaluator's table, if it has one.
         pareto: Whether Pareto fronts and hypervolumes are reported.
+        quality: True quality of every design of the table (mean reward over its recorded
+            seeds), by table row, if the evaluator has a table.
+        row_of: ``design -> table row`` for :attr:`quality`.
+        top_k: Designs the final choice re-evaluates.
     """
 
     space: str
@@ -103,6 +121,20 @@ class BenchmarkResult:
     histories: dict[str, list[History]] = field(default_factory=dict)
     table_rewards: np.ndarray | None = None
     pareto: bool = False
+    quality: np.ndarray | None = None
+    row_of: Callable[[tuple[int, ...]], int] | None = field(default=None, repr=False)
+    top_k: int = TOP_K
+
+    def quality_threshold(self, top_fraction: float = TOP_FRACTION) -> float:
+        """The true quality of the table's top ``top_fraction`` of designs (NaN without one)."""
+        if self.quality is None or not self.quality.size:
+            return math.nan
+        return float(np.quantile(self.quality, 1.0 - top_fraction, method="higher"))
+
+    @property
+    def optimum(self) -> float:
+        """The best true quality in the table (NaN without one)."""
+        return math.nan if self.quality is None else float(self.quality.max())
 
     @property
     def errors(self) -> list[str]:
@@ -170,16 +202,20 @@ def benchmark(methods: Sequence[str], evaluator: Evaluator, reward: Reward, *,
         raise ValueError("give at least one seed (seeds must be >= 1)")
     options = dict(options or {})
     source = ReplayEvaluator(evaluator) if reuse_evaluations else evaluator
+    quality, row_of = table_quality(evaluator, reward)
     result = BenchmarkResult(
         evaluator.space.name, methods, seeds, budget_episodes, budget_seconds,
         table_rewards=_table_rewards(evaluator, reward),
-        pareto=len(reward_objectives(reward)) > 1 if pareto is None else bool(pareto))
+        pareto=len(reward_objectives(reward)) > 1 if pareto is None else bool(pareto),
+        quality=quality, row_of=row_of)
     for method in methods:
         result.histories[method] = []
         for seed in seeds:
             try:
-                searcher = make_searcher(method, evaluator.space, seed=seed,
-                                         **options.get(method, {}))
+                kwargs = dict(options.get(method, {}))
+                if budget_episodes is not None and takes_budget(method):
+                    kwargs.setdefault("budget", int(budget_episodes))
+                searcher = make_searcher(method, evaluator.space, seed=seed, **kwargs)
             except Exception as error:  # e.g. an optional dependency is missing
                 history = History(method, seed, evaluator.space.name, budget_episodes,
                                   budget_seconds, stopped="error",
@@ -192,6 +228,20 @@ def benchmark(methods: Sequence[str], evaluator: Evaluator, reward: Reward, *,
             if progress is not None:
                 progress(history)
     return result
+
+
+def takes_budget(method: str) -> bool:
+    """Whether the registered searcher ``method`` takes ``budget`` (a schedule spread over the
+    run's episode budget, e.g. MetaQNN's epsilon), without importing other methods."""
+    import importlib
+    import inspect
+
+    module, attr = METHODS[method].split(":")
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+        return "budget" in inspect.signature(factory).parameters
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return False
 
 
 def _table_rewards(evaluator: Evaluator, reward: Reward) -> np.ndarray | None:
@@ -256,12 +306,22 @@ def summarize(result: BenchmarkResult, *, fractions: Sequence[float] = FRACTIONS
               top_fraction: float = TOP_FRACTION) -> list[dict[str, Any]]:
     """One row per method (see the module docstring for every column's definition)."""
     threshold, _ = result.top_threshold(top_fraction)
+    good = result.quality_threshold(top_fraction)
     reference, ideal = pareto_frame(result) if result.pareto else (None, None)
     rows = []
     for method in result.methods:
         runs = result.histories[method]
         row: dict[str, Any] = {"method": method, "runs": len(runs),
                                "errors": sum(1 for h in runs if h.error)}
+        curves = [quality_curve(h, result) for h in runs]
+        for f in fractions:
+            found = [recommended_at(h, result, f, c) for h, c in zip(runs, curves, strict=True)]
+            row[f"quality@{f:g}"], row[f"quality@{f:g}_se"], _ = mean_se(found)
+            row[f"regret@{f:g}"], row[f"regret@{f:g}_se"], _ = mean_se(
+                result.optimum - q for q in found)
+            hits = [math.isfinite(q) and q >= good for q in found]
+            row[f"top_share@{f:g}"] = (sum(hits) / len(runs) if runs and math.isfinite(good)
+                                       else math.nan)
         row["evaluations"] = mean_se(len(h) for h in runs)[0]
         row["cost_s"] = mean_se(h.cost_s for h in runs)[0]
         row["wall_s"] = mean_se(h.wall_s for h in runs)[0]
@@ -312,5 +372,6 @@ def write_report(result: BenchmarkResult, out_dir: Any, *, fractions: Sequence[f
 
 
 __all__ = ["FRACTIONS", "TOP_FRACTION", "BenchmarkResult", "ReplayEvaluator", "benchmark",
-           "best_at", "mean_se", "pareto_frame", "reward_objectives", "summarize",
-           "time_to_reach", "write_report"]
+           "best_at", "mean_se", "pareto_frame", "quality_curve", "recommended_at",
+           "reward_objectives", "summarize", "table_quality", "takes_budget", "time_to_reach",
+           "write_report"]

@@ -9,8 +9,10 @@ One agent builds the design layer by layer, in the space's agent order:
   ``q_init``.
 * **acting**: epsilon-greedy at every position, ties of the greedy choice broken uniformly;
   ``epsilon`` follows a step schedule over the episodes told so far (:class:`EpsilonSchedule`,
-  by default MetaQNN's shape: 1.0 for the first 56 % of the episodes, then 0.9, 0.8, ..., 0.1;
-  0.1 afterwards).
+  by default MetaQNN's shape as fractions of the budget: 1.0 for the first 56 % of the
+  ``budget`` episodes, then 0.9, 0.8, ..., 0.1 over the rest; 0.1 afterwards). MetaQNN trained
+  2,700 models; the schedule scales to the budget a run is given (the runner and the CLI pass
+  it), so at small budgets it is not random search. Without a budget it spans 200 episodes.
 * **learning** (experience replay): every told ``(design, reward)`` joins a replay memory; after
   each tell, ``replay_batch`` experiences are drawn uniformly (with replacement) from it and each
   is replayed backwards from the last position: ``Q_T[s_T, a_T] += alpha (R - Q_T[s_T, a_T])``,
@@ -37,6 +39,9 @@ _METAQNN = ((1.0, 1500), (0.9, 100), (0.8, 100), (0.7, 100), (0.6, 150), (0.5, 1
             (0.4, 150), (0.3, 150), (0.2, 150), (0.1, 150))
 """Baker et al.'s schedule: (epsilon, models trained at that epsilon)."""
 
+DEFAULT_BUDGET = 200
+"""Episodes the default schedule spans when the searcher is not told its budget."""
+
 
 @dataclass(frozen=True)
 class EpsilonSchedule:
@@ -61,8 +66,15 @@ class EpsilonSchedule:
         object.__setattr__(self, "steps", steps)
 
     @classmethod
-    def metaqnn(cls, episodes: int = 200) -> EpsilonSchedule:
-        """MetaQNN's schedule with its proportions scaled to ``episodes`` in total (>= 10)."""
+    def metaqnn(cls, episodes: int = DEFAULT_BUDGET) -> EpsilonSchedule:
+        """MetaQNN's schedule as fractions of ``episodes`` (each step at least 1 episode).
+
+        Example:
+            >>> EpsilonSchedule.metaqnn(50).steps[:3]
+            ((1.0, 28), (0.9, 2), (0.8, 2))
+        """
+        if isinstance(episodes, bool) or int(episodes) != episodes or episodes < 1:
+            raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
         total = sum(n for _, n in _METAQNN)
         return cls(tuple((eps, max(1, round(n * episodes / total))) for eps, n in _METAQNN))
 
@@ -83,8 +95,10 @@ class QLearningSearcher(Searcher):
         seed: Seed of exploration, tie-breaking and replay sampling.
         alpha: Learning rate in ``(0, 1]``.
         gamma: Discount in ``[0, 1]``.
-        epsilon: The epsilon schedule (default :meth:`EpsilonSchedule.metaqnn` over 200
+        epsilon: The epsilon schedule (default :meth:`EpsilonSchedule.metaqnn` over ``budget``
             episodes).
+        budget: The run's budget in episodes, over which the default schedule is spread
+            (``None``: :data:`DEFAULT_BUDGET`); ignored when ``epsilon`` is given.
         replay_batch: Experiences replayed after each tell.
         q_init: Initial Q-value.
 
@@ -100,7 +114,7 @@ class QLearningSearcher(Searcher):
 
     def __init__(self, space: SearchSpace, *, seed: int, alpha: float = 0.1, gamma: float = 1.0,
                  epsilon: EpsilonSchedule | None = None, replay_batch: int = 32,
-                 q_init: float = 0.0) -> None:
+                 q_init: float = 0.0, budget: int | None = None) -> None:
         super().__init__(space, seed=seed)
         if not 0.0 < alpha <= 1.0:
             raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
@@ -109,7 +123,11 @@ class QLearningSearcher(Searcher):
         if int(replay_batch) < 1:
             raise ValueError(f"replay_batch must be >= 1, got {replay_batch!r}")
         self.alpha, self.gamma = float(alpha), float(gamma)
-        self.epsilon = epsilon or EpsilonSchedule.metaqnn()
+        if budget is not None and (isinstance(budget, bool) or int(budget) != budget
+                                   or budget < 1):
+            raise ValueError(f"budget must be a positive integer, got {budget!r}")
+        self.budget = DEFAULT_BUDGET if budget is None else int(budget)
+        self.epsilon = epsilon or EpsilonSchedule.metaqnn(self.budget)
         self.replay_batch = int(replay_batch)
         sizes = space.action_sizes
         rows = (1, *sizes[:-1])
@@ -165,4 +183,4 @@ class QLearningSearcher(Searcher):
         return Design(tuple(actions))
 
 
-__all__ = ["EpsilonSchedule", "QLearningSearcher"]
+__all__ = ["DEFAULT_BUDGET", "EpsilonSchedule", "QLearningSearcher"]

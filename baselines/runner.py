@@ -13,6 +13,11 @@ raises gives a terminated ``Metrics``, i.e. the reward's penalty). Evaluation se
 A searcher that raises (in ``ask`` or ``tell``), asks a design outside the space, or a reward that
 raises, stops the run: the history keeps every evaluation so far and records the error with the
 method's name (``History.error``, ``History.stopped == "error"``).
+
+**The final choice** (as at the end of ``cnn-design search``): after the budget, the ``top_k``
+designs with the highest mean reward are re-evaluated on ``extra_seeds`` new seeds (a tabular
+evaluator answers from every recorded seed) and the best mean is ``History.recommendation``
+(:mod:`cnn_design_env.run.recommend`). These re-evaluations are not part of the budget.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import numpy as np
 from baselines.base import Searcher
 from cnn_design_env.evaluators import Evaluator, Metrics, safe_evaluate
 from cnn_design_env.reward import Reward
+from cnn_design_env.run.recommend import EXTRA_SEEDS, TOP_K, Recommendation, recommend
 from cnn_design_env.space import Design
 
 logger = logging.getLogger(__name__)
@@ -84,6 +90,7 @@ class History:
         stopped: ``"budget_episodes"``, ``"budget_seconds"``, ``"error"`` or ``"no_cost"``.
         error: ``"method '<name>' failed in <phase>: <type>: <message>"`` if the run failed.
         wall_s: Wall seconds of the whole run.
+        recommendation: The final choice (``None`` when disabled or nothing was evaluated).
     """
 
     method: str
@@ -95,6 +102,7 @@ class History:
     stopped: str = ""
     error: str | None = None
     wall_s: float = 0.0
+    recommendation: Recommendation | None = None
 
     def __iter__(self) -> Iterator[Evaluation]:
         return iter(self.evaluations)
@@ -135,7 +143,9 @@ class History:
         return {"method": self.method, "seed": self.seed, "space": self.space,
                 "budget_episodes": self.budget_episodes, "budget_seconds": self.budget_seconds,
                 "stopped": self.stopped, "error": self.error, "wall_s": self.wall_s,
-                "evaluations": [e.to_dict() for e in self.evaluations]}
+                "evaluations": [e.to_dict() for e in self.evaluations],
+                "recommendation": (None if self.recommendation is None
+                                   else self.recommendation.to_dict())}
 
 
 def check_budget(budget_episodes: int | None, budget_seconds: float | None) -> None:
@@ -176,7 +186,8 @@ def _stop_reason(done: int, cost: float, zero_streak: int, budget_episodes: int 
 
 def run(searcher: Searcher, evaluator: Evaluator, reward: Reward, *,
         budget_episodes: int | None = None, budget_seconds: float | None = None, seed: int,
-        method: str | None = None) -> History:
+        method: str | None = None, top_k: int | None = TOP_K,
+        extra_seeds: int = EXTRA_SEEDS) -> History:
     """Run ``searcher`` against ``evaluator`` and ``reward`` until the budget is spent.
 
     Args:
@@ -187,9 +198,12 @@ def run(searcher: Searcher, evaluator: Evaluator, reward: Reward, *,
         budget_seconds: Stop once the simulated cost (sum of ``metrics.cost_s``) reaches this.
         seed: Seed of the evaluation seeds.
         method: The name recorded (default: ``searcher.name``).
+        top_k: Designs re-evaluated for the final choice (``None``: no final choice).
+        extra_seeds: New evaluation seeds per re-evaluated design.
 
     Returns:
-        The :class:`History`; a failing searcher ends it early with ``error`` set.
+        The :class:`History` with its ``recommendation``; a failing searcher ends it early with
+        ``error`` set (the final choice is still made from what was evaluated).
 
     Raises:
         ValueError: On a missing or non-positive budget, or mismatched spaces.
@@ -241,6 +255,11 @@ def run(searcher: Searcher, evaluator: Evaluator, reward: Reward, *,
             break
         history.evaluations.append(Evaluation(len(history), design, metrics, value, eval_seed,
                                               cost, time.perf_counter() - start, search_s))
+    if top_k is not None and history.evaluations:
+        history.recommendation = recommend(
+            [(e.design.actions, e.reward, e.metrics) for e in history.evaluations],
+            lambda design, s: safe_evaluate(evaluator, design, seed=s), reward, k=top_k,
+            extra_seeds=extra_seeds, seed=seed, evaluator=evaluator)
     history.wall_s = time.perf_counter() - start
     return history
 

@@ -25,7 +25,8 @@ register_envs()  # gymnasium.make("cnn_design_env/CNNDesign-v0"), pettingzoo reg
 
 _LAZY = {"env": "cnn_design_env.env", "raw_env": "cnn_design_env.env",
          "CNNDesignEnv": "cnn_design_env.env", "CNNDesignGymEnv": "cnn_design_env.gym_env",
-         "TrainingEvaluator": "cnn_design_env.evaluators.training"}
+         "TrainingEvaluator": "cnn_design_env.evaluators.training",
+         "load_model": "cnn_design_env.model_io", "save_model": "cnn_design_env.model_io"}
 
 
 def __getattr__(name: str) -> Any:
@@ -40,5 +41,5 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "CNNDesignEnv", "CNNDesignGymEnv", "CachedEvaluator", "Constraint", "Design", "Evaluator",
     "Layer", "Metrics", "PaperReward", "Reward", "SearchSpace", "WeightedReward", "analyze", "env",
-    "get_space", "list_spaces", "raw_env", "TrainingEvaluator",
+    "get_space", "list_spaces", "load_model", "raw_env", "save_model", "TrainingEvaluator",
 ]

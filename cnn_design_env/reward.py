@@ -1,7 +1,7 @@
 """Rewards: ``Metrics`` in, one float out, shared by every agent and every search method.
 
 * :class:`PaperReward` is the paper's Eq. 2: ``-1`` if the episode was terminated early, else
-  ``c_A * A_val / N_epoch - c_S * S_MB``.
+  ``c_A * A_val / N_epoch - c_S * S_MB`` with ``N_epoch`` never below 3 (section VI-A).
 * :class:`WeightedReward` is a weighted sum over any numeric ``Metrics`` fields with hard
   constraints (for example inference <= 5 ms per batch, size <= 1 MB).
 
@@ -52,25 +52,36 @@ class PaperReward:
         c_size: ``c_S``; ``c_A + c_S`` must be 1.
         accuracy_scale: Accuracy is in ``[0, 1]``; the paper's rewards (-1 to 36) use percent, so
             the default scale is 100.
-        per_epoch: Divide accuracy by ``N_epoch`` (``metrics.epochs_to_threshold``, else
-            ``metrics.epochs``) as the paper's "accuracy-like score" does.
+        per_epoch: Divide accuracy by ``N_epoch`` as the paper's "accuracy-like score" does
+            (section VI-A): ``N_epoch = max(min_epochs, metrics.epochs_to_threshold or
+            metrics.epochs or 1)``, the first epoch whose training loss met the loss threshold
+            (else the epochs trained), never below ``min_epochs``. ``False``: plain
+            ``c_A * scale * A_val - c_S * S_MB``.
+        min_epochs: The floor of ``N_epoch``: the paper's "should not be lower than three",
+            the same floor as the trainer's automatic epochs
+            (:class:`~cnn_design_env.train.termination.EpochSchedule`). Without it a design that
+            meets the threshold at epoch 1 scores twice one that meets it at epoch 2 (on digits,
+            with the default threshold, a coin flip), so the reward stops following accuracy.
         penalty: Reward of a terminated episode.
 
     Raises:
         ValueError: If a number is not finite (NaN, inf, ``bool`` or not a number), the
-            coefficients are negative or do not sum to 1, ``accuracy_scale`` is not positive or
-            ``per_epoch`` is not a ``bool``.
+            coefficients are negative or do not sum to 1, ``accuracy_scale`` is not positive,
+            ``per_epoch`` is not a ``bool`` or ``min_epochs`` is not an integer >= 1.
 
     Example:
-        >>> PaperReward(c_accuracy=0.9, c_size=0.1)(Metrics(accuracy=0.6, epochs=3,
-        ...                                                  model_size_mb=2.0))
+        >>> reward = PaperReward(c_accuracy=0.9, c_size=0.1)
+        >>> reward(Metrics(accuracy=0.6, epochs=3, epochs_to_threshold=1, model_size_mb=2.0))
         17.8
+        >>> reward(Metrics(accuracy=0.6, epochs=6, epochs_to_threshold=4, model_size_mb=2.0))
+        13.3
     """
 
     c_accuracy: float = 0.9
     c_size: float = 0.1
     accuracy_scale: float = 100.0
     per_epoch: bool = True
+    min_epochs: int = 3
     penalty: float = -1.0
 
     def __post_init__(self) -> None:
@@ -82,6 +93,10 @@ class PaperReward:
         if not isinstance(self.per_epoch, bool):
             raise ValueError(f"PaperReward: per_epoch must be True or False, got "
                              f"{self.per_epoch!r}")
+        if isinstance(self.min_epochs, bool) or not isinstance(self.min_epochs, int) \
+                or self.min_epochs < 1:
+            raise ValueError(f"PaperReward: min_epochs must be an integer >= 1, got "
+                             f"{self.min_epochs!r}")
         if self.c_accuracy < 0 or self.c_size < 0:
             raise ValueError(f"reward coefficients must be >= 0, got c_accuracy="
                              f"{self.c_accuracy!r}, c_size={self.c_size!r}")
@@ -96,8 +111,17 @@ class PaperReward:
             return float(self.penalty)
         accuracy = metrics.accuracy * self.accuracy_scale
         if self.per_epoch:
-            accuracy /= max(1, metrics.epochs_to_threshold or metrics.epochs or 1)
+            accuracy /= self.n_epoch(metrics)
         return float(self.c_accuracy * accuracy - self.c_size * metrics.model_size_mb)
+
+    def n_epoch(self, metrics: Metrics) -> int:
+        """``N_epoch`` of ``metrics``: ``max(min_epochs, epochs_to_threshold or epochs or 1)``.
+
+        Example:
+            >>> PaperReward().n_epoch(Metrics(epochs=6, epochs_to_threshold=2))
+            3
+        """
+        return max(self.min_epochs, int(metrics.epochs_to_threshold or metrics.epochs or 1))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@ Example::
         --seeds 10 --budget 100 --out results/vgg_mini
 
 writes ``summary.csv``, ``summary.md``, ``histories.csv`` (every evaluation), ``pareto.csv`` and
-PNG plots into ``--out`` (see :mod:`baselines.compare`).
+PNG plots into ``--out`` (see :mod:`baselines.compare`). Methods are scored by the true quality
+of the design each would recommend (the best mean of its top 3, re-evaluated: on a table, over
+every recorded seed), its regret and the share of runs recommending a top-1 % design, over all
+runs; the best single observation is shown beside, for comparison.
 
 Evaluators: ``train`` (:class:`~cnn_design_env.evaluators.training.TrainingEvaluator`, trains
 every design on ``--data``), ``tabular`` (a recorded benchmark, once it exists), or an import path
@@ -42,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--methods", required=True,
                         help="comma-separated methods: random, evolution, tpe, gp, nsga2, "
                              "qlearning, marl")
-    parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
+    parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 (default 20)")
     parser.add_argument("--budget", type=float, required=True,
                         help="budget per run, in --budget-unit")
     parser.add_argument("--budget-unit", choices=("episodes", "seconds"), default="episodes",
@@ -144,8 +147,9 @@ def run(args: argparse.Namespace) -> int:
               else {"budget_seconds": float(args.budget)})
 
     def progress(history: Any) -> None:
-        best = history.best
-        status = history.error or (f"best reward {best.reward:.4g}" if best else "nothing")
+        rec = history.recommendation
+        status = history.error or (f"recommended {tuple(rec.design)} (mean reward "
+                                   f"{rec.best.mean_reward:.4g})" if rec else "nothing")
         print(f"{history.method:<10} seed {history.seed:<3} {len(history):>5} evaluations, "
               f"{history.cost_s:9.1f} s simulated, {history.wall_s:7.1f} s wall: {status}",
               flush=True)

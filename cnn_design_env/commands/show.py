@@ -16,6 +16,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _saved_choice(saved: dict, records: list) -> dict | None:
+    """The final choice of the last summary, if it was made on the same evaluations."""
+    if saved.get("evaluations") != len(records):
+        return None
+    return saved.get("recommendation")
+
+
 def run(args: argparse.Namespace) -> int:
     """Summarise the run from its journal (and the searcher facts of its last summary)."""
     from cnn_design_env.evaluators.executors import resolve_space
@@ -39,10 +46,12 @@ def run(args: argparse.Namespace) -> int:
         status = "interrupted (resume to continue)"
     space = resolve_space(config.space)
     if args.plots:
-        result = finish(run_dir, config, space, team=saved.get("team"), status=status)
+        result = finish(run_dir, config, space, team=saved.get("team"), status=status,
+                        recommendation=_saved_choice(saved, records))
         summary = result.summary
     else:
-        summary = summarize(config, space, records, status=status, team=saved.get("team"))
+        summary = summarize(config, space, records, status=status, team=saved.get("team"),
+                            recommendation=_saved_choice(saved, records))
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:

@@ -1,11 +1,13 @@
 """Final training: one design trained until validation stops improving (the paper's last step),
-beside the space's original hyperparameters.
+beside the space's original hyperparameters, scored on the held-out test split.
 
 A search evaluates designs with a few epochs; the design it picks is then trained "to
 convergence": epoch after epoch until the validation accuracy has not improved for ``patience``
 epochs (or ``max_epochs``), keeping the best epoch's accuracy (early stopping). The same is done
 for the original network, so the two are compared on equal terms (same data split, seed and
-training settings of the space).
+training settings of the space). The parameters of the best epoch are kept: their accuracy on the
+data set's test split (never seen by a search, whose reward reads the validation split) is the
+reported result, and :func:`cnn_design_env.model_io.save_model` writes them.
 
 Built from the trainer's public pieces (:mod:`cnn_design_env.train.loop`): the evaluator trains a
 fixed number of epochs, which is what a search needs, but not this.
@@ -42,6 +44,12 @@ class FinalResult:
         params: Stored values.
         model_size_mb: Model size in MB.
         seconds: Wall seconds (compilation included).
+        test_accuracy: Accuracy (Dice) of the best epoch's parameters on the test split (``None``
+            when the data set has none).
+        train_ms_per_batch: Median training milliseconds per batch.
+        infer_ms_per_batch: Median inference milliseconds per batch (test or validation
+            batches of the training batch size).
+        weights: ``(params, state)`` of the best epoch as NumPy trees (not in :meth:`to_dict`).
     """
 
     label: str
@@ -55,10 +63,15 @@ class FinalResult:
     params: int
     model_size_mb: float
     seconds: float
+    test_accuracy: float | None = None
+    train_ms_per_batch: float = math.nan
+    infer_ms_per_batch: float = math.nan
+    weights: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
-        out = dataclasses.asdict(self)
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.name != "weights"}
         out["design"], out["accuracy_curve"] = list(self.design), list(self.accuracy_curve)
         out["loss_curve"] = list(self.loss_curve)
         return out
@@ -130,11 +143,14 @@ def train_to_convergence(space: SearchSpace, data: Any, design: Design | Sequenc
     val = loop.pad_batches(data.x_val, data.y_val, batch)
     accuracy: list[float] = []
     losses: list[float] = []
+    batch_ms: list[float] = []
     best, best_epoch, stopped = -math.inf, 0, "max_epochs"
+    weights = jax.device_get((carry.params, carry.state))
     for epoch in range(1, max_epochs + 1):
         result = loop.train_epoch(steps, carry, data.x_train, data.y_train, batch_size=batch,
                                   rng=rng, key=key, monitor=monitor)
         losses.append(result.loss)
+        batch_ms += [1e3 * t for t in result.batch_seconds]
         if not math.isfinite(result.loss):
             stopped = "nan"
             break
@@ -142,13 +158,32 @@ def train_to_convergence(space: SearchSpace, data: Any, design: Design | Sequenc
         accuracy.append(loop.score(stats, space.task, data.num_val))
         if accuracy[-1] > best + min_delta:
             best, best_epoch = accuracy[-1], epoch
+            weights = jax.device_get((carry.params, carry.state))
         elif epoch - best_epoch >= patience:
             stopped = "plateau"
             break
+    test, infer_ms = _test_score(steps, weights, data, space.task, batch)
     analysis = analyze(space, design)
     return FinalResult(label, design.actions, max(best, 0.0), best_epoch, len(losses), stopped,
                        tuple(accuracy), tuple(losses), analysis.params, analysis.model_size_mb,
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, test,
+                       float(np.median(batch_ms)) if batch_ms else math.nan, infer_ms, weights)
+
+
+def _test_score(steps: Any, weights: Any, data: Any, task: str, batch: int
+                ) -> tuple[float | None, float]:
+    """Test accuracy of ``weights`` (``None`` without a test split) and the median inference
+    milliseconds per batch (on the test split, else the validation split)."""
+    from cnn_design_env.train import loop
+
+    x, y = (data.x_test, data.y_test) if data.num_test else (data.x_val, data.y_val)
+    if x.shape[1:] != data.x_train.shape[1:]:
+        raise ValueError(f"data set {data.name!r}: test images have shape {x.shape[1:]}, the "
+                         f"training images {data.x_train.shape[1:]}")
+    params, state = weights
+    stats, seconds = loop.evaluate_batches(steps, params, state, loop.pad_batches(x, y, batch))
+    infer_ms = 1e3 * float(np.median(seconds[1:] or seconds))
+    return (loop.score(stats, task, len(x)) if data.num_test else None), infer_ms
 
 
 def parse_design(space: SearchSpace, text: str) -> Design:
@@ -173,11 +208,14 @@ def parse_design(space: SearchSpace, text: str) -> Design:
 
 def compare_table(results: Sequence[FinalResult]) -> str:
     """The results side by side."""
-    head = f"{'':<10}{'val acc':>9}{'best ep':>9}{'epochs':>8}{'params':>10}{'MB':>9}{'s':>8}  stop"
+    head = (f"{'':<10}{'test acc':>9}{'val acc':>9}{'best ep':>9}{'epochs':>8}{'params':>10}"
+            f"{'MB':>9}{'train ms':>9}{'infer ms':>9}{'s':>7}  stop")
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(f"{r.label:<10}{r.accuracy:>9.4f}{r.best_epoch:>9}{r.epochs:>8}"
-                     f"{r.params:>10}{r.model_size_mb:>9.4f}{r.seconds:>8.1f}  {r.stopped}")
+        test = "-" if r.test_accuracy is None else f"{r.test_accuracy:.4f}"
+        lines.append(f"{r.label:<10}{test:>9}{r.accuracy:>9.4f}{r.best_epoch:>9}{r.epochs:>8}"
+                     f"{r.params:>10}{r.model_size_mb:>9.4f}{r.train_ms_per_batch:>9.2f}"
+                     f"{r.infer_ms_per_batch:>9.2f}{r.seconds:>7.1f}  {r.stopped}")
     return "\n".join(lines)
 
 

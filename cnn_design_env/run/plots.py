@@ -1,22 +1,24 @@
 """The run's plots, as PNG files (Matplotlib's object API on the Agg canvas: no pyplot state).
 
 * ``reward_per_episode.png``: the reward of every episode, coloured by phase, with the best so
-  far (the paper's Fig. 9);
-* ``pareto.png``: accuracy against model size of every evaluated design, the Pareto front
-  (accuracy max, size min) drawn as a staircase and the best-reward design starred (Fig. 3a);
+  far (the paper's Fig. 9) and the recommended design's mean reward ± s.d. as a band;
+* ``pareto.png``: accuracy against model size of every evaluated design (at its mean accuracy
+  over all its evaluations), the Pareto front (accuracy max, size min) drawn as a staircase, the
+  recommended design starred with its mean accuracy ± s.d. as an error bar, and the best single
+  evaluation ringed (Fig. 3a);
 * ``best_vs_cost.png``: the best reward so far against the cumulative evaluation cost in seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cnn_design_env.run.journal import Record
-from cnn_design_env.run.summary import pareto_mask
+from cnn_design_env.run.summary import design_means
 
 PHASE_COLORS = {"exploration": "tab:orange", "exploitation": "tab:blue", "": "tab:gray"}
 
@@ -47,8 +49,13 @@ def _save(figure: Any, ax: Any, path: str | Path, *, labels: tuple[str, str, str
     return path
 
 
-def plot_rewards(records: Sequence[Record], path: str | Path, *, title: str = "") -> Path:
-    """Reward per episode with the best so far (Fig. 9)."""
+def _sd(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and np.isfinite(value) else 0.0
+
+
+def plot_rewards(records: Sequence[Record], path: str | Path, *, title: str = "",
+                 recommendation: Mapping[str, Any] | None = None) -> Path:
+    """Reward per episode with the best so far (Fig. 9) and the recommendation's mean."""
     figure, ax = _figure()
     episodes = np.array([r.index for r in records]) + 1
     rewards = np.array([r.reward for r in records], dtype=float)
@@ -58,33 +65,52 @@ def plot_rewards(records: Sequence[Record], path: str | Path, *, title: str = ""
                    color=PHASE_COLORS.get(phase, "tab:green"), label=phase or "episode")
     if len(rewards):
         ax.plot(episodes, np.maximum.accumulate(rewards), color="black", lw=1.5,
-                label="best so far")
+                label="best single reward so far")
+    if recommendation:
+        mean, sd = recommendation["mean_reward"], _sd(recommendation["sd_reward"])
+        ax.axhline(mean, color="gold", lw=2, label=f"recommended: {mean:.2f} ± {sd:.2f}")
+        ax.axhspan(mean - sd, mean + sd, color="gold", alpha=0.25)
     return _save(figure, ax, path, labels=("episode", "reward", title or "reward per episode"))
 
 
-def plot_pareto(records: Sequence[Record], path: str | Path, *, title: str = "") -> Path:
-    """Accuracy against model size of every evaluated design, with the Pareto front (Fig. 3a)."""
+def plot_pareto(records: Sequence[Record], path: str | Path, *, title: str = "",
+                recommendation: Mapping[str, Any] | None = None) -> Path:
+    """Accuracy against model size of every evaluated design, with the Pareto front (Fig. 3a).
+
+    Each design is drawn at its mean accuracy over all its evaluations (the final choice's
+    re-evaluations included, :func:`~cnn_design_env.run.summary.design_means`), so the
+    recommended design (starred, with its s.d.) and the front are on the same footing.
+    """
     figure, ax = _figure()
-    distinct = [r for r in records if not r.metrics.cached]
-    done = [r for r in distinct if not r.metrics.terminated]
-    sizes = np.array([r.metrics.model_size_mb for r in done], dtype=float)
-    accuracy = np.array([r.metrics.accuracy for r in done], dtype=float)
-    ax.scatter(sizes, accuracy, s=12, alpha=0.5, color="tab:blue", label="evaluated design")
-    failed = [r for r in distinct if r.metrics.terminated]
+    means = design_means(records, recommendation)
+    points = np.array(list(means.values()), dtype=float).reshape(-1, 2)
+    ax.scatter(points[:, 1], points[:, 0], s=12, alpha=0.5, color="tab:blue",
+               label="evaluated design (mean accuracy)")
+    failed = [r for r in records if r.metrics.terminated and not r.metrics.cached]
     if failed:
         ax.scatter([r.metrics.model_size_mb for r in failed], [r.metrics.accuracy for r in failed],
                    s=12, marker="x", color="tab:red", alpha=0.6, label="terminated early")
-    front = sorted((r for r, keep in zip(records, pareto_mask(records), strict=True) if keep),
-                   key=lambda r: r.metrics.model_size_mb)
-    if front:
-        fx = [r.metrics.model_size_mb for r in front]
-        fy = [r.metrics.accuracy for r in front]
-        ax.step(fx, fy, where="post", color="tab:orange", lw=1.5)
-        ax.scatter(fx, fy, s=30, color="tab:orange", zorder=3, label="Pareto front")
+    if len(points):
+        acc, size = points[:, 0], points[:, 1]
+        front = [i for i in range(len(points))
+                 if not np.any((acc >= acc[i]) & (size <= size[i])
+                               & ((acc > acc[i]) | (size < size[i])))]
+        front.sort(key=lambda i: size[i])
+        ax.step(size[front], acc[front], where="post", color="tab:orange", lw=1.5)
+        ax.scatter(size[front], acc[front], s=30, color="tab:orange", zorder=3,
+                   label="Pareto front")
     if records:
         best = max(records, key=lambda r: r.reward)
-        ax.scatter([best.metrics.model_size_mb], [best.metrics.accuracy], s=160, marker="*",
-                   color="gold", edgecolor="black", zorder=4, label="best reward")
+        ax.scatter([best.metrics.model_size_mb], [best.metrics.accuracy], s=120,
+                   facecolor="none", edgecolor="black", zorder=4,
+                   label="best single reward (its one draw)")
+    if recommendation:
+        size_r, acc_r = recommendation["model_size_mb"], recommendation["mean_accuracy"]
+        ax.errorbar([size_r], [acc_r], yerr=[_sd(recommendation["sd_accuracy"])], fmt="none",
+                    ecolor="black", capsize=4, zorder=4)
+        ax.scatter([size_r], [acc_r], s=180, marker="*", color="gold", edgecolor="black",
+                   zorder=5, label="recommended (mean ± s.d.)")
+    sizes = points[:, 1]
     if len(sizes) and sizes.min() > 0 and sizes.max() / sizes.min() > 20:
         ax.set_xscale("log")
     return _save(figure, ax, path, labels=("model size (MB)", "validation accuracy",
@@ -104,16 +130,16 @@ def plot_best_vs_cost(records: Sequence[Record], path: str | Path, *, title: str
                          title or "best reward vs cost"))
 
 
-def write_plots(records: Sequence[Record], directory: str | Path, *, title: str = ""
-                ) -> list[Path]:
+def write_plots(records: Sequence[Record], directory: str | Path, *, title: str = "",
+                recommendation: Mapping[str, Any] | None = None) -> list[Path]:
     """Write the three plots into ``directory``; returns their paths."""
     directory = Path(directory)
     records = sorted(records, key=lambda r: r.index)
     suffix = f" - {title}" if title else ""
     return [plot_rewards(records, directory / "reward_per_episode.png",
-                         title=f"reward per episode{suffix}"),
+                         title=f"reward per episode{suffix}", recommendation=recommendation),
             plot_pareto(records, directory / "pareto.png",
-                        title=f"accuracy vs model size{suffix}"),
+                        title=f"accuracy vs model size{suffix}", recommendation=recommendation),
             plot_best_vs_cost(records, directory / "best_vs_cost.png",
                               title=f"best reward vs cost{suffix}")]
 

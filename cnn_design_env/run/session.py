@@ -3,7 +3,9 @@ and ``cnn-design resume``).
 
 :func:`start` creates the directory, builds the searcher and runs the loop; :func:`resume`
 reloads the config, the checkpoint and the journal and continues. Both end with
-:func:`finish`: ``summary.json``, ``best_design.txt`` and the plots. ``KeyboardInterrupt``
+:func:`finish`: the final choice (the top designs re-evaluated on extra seeds, the best mean
+recommended, its test accuracy; :mod:`cnn_design_env.run.recommend`), ``summary.json``,
+``best_design.txt`` and the plots. ``KeyboardInterrupt``
 (Ctrl-C) leaves a consistent run behind (the checkpoint of the last tell, every completed
 evaluation in the journal) and is re-raised after the summary of what was done is written.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,6 +22,7 @@ from typing import Any, TextIO
 from cnn_design_env.evaluators.executors import (
     build_evaluator,
     connect_dask,
+    evaluate_task,
     open_executor,
     resolve_space,
 )
@@ -32,8 +35,9 @@ from cnn_design_env.run.layout import RunDir
 from cnn_design_env.run.loop import SearchLoop, fresh_state
 from cnn_design_env.run.plots import write_plots
 from cnn_design_env.run.progress import Progress
+from cnn_design_env.run.recommend import EXTRA_SEEDS, TOP_K, recommend
 from cnn_design_env.run.searchers import converged, greedy_design, team_of
-from cnn_design_env.run.summary import design_table, summarize
+from cnn_design_env.run.summary import design_table, recommendation_line, summarize
 from cnn_design_env.space import SearchSpace
 
 
@@ -226,10 +230,39 @@ def team_facts(searcher: Any) -> dict[str, Any]:
     return facts
 
 
+def final_choice(config: RunConfig, records: Sequence[Record], *, k: int = TOP_K,
+                 extra_seeds: int = EXTRA_SEEDS, test: bool = True) -> dict[str, Any] | None:
+    """The run's recommendation (:func:`~cnn_design_env.run.recommend.recommend`) as a dict.
+
+    The top ``k`` designs by mean reward are evaluated again, in this process, on
+    ``extra_seeds`` new seeds (with a tabular evaluator: every recorded seed); the best mean is
+    recommended. With ``test`` and an evaluator whose data set has a test split, the recommended
+    design is trained once more as in the search (same epochs and settings, the run's seed) and
+    the parameters of its best validation epoch are scored on the test split.
+    """
+    evaluator = build_evaluator(config.evaluator)
+    reward = PaperReward(**config.reward)
+    observed = [(r.design.actions, r.reward, r.metrics) for r in records]
+    choice = recommend(
+        observed, lambda design, seed: evaluate_task(config.evaluator, design.actions, seed),
+        reward, k=k, extra_seeds=extra_seeds, seed=config.seed, evaluator=evaluator)
+    if choice is None:
+        return None
+    data = getattr(evaluator, "data", None)
+    if test and data is not None and getattr(data, "num_test", 0):
+        from cnn_design_env.run.final import train_to_convergence
+
+        epochs = int(getattr(evaluator, "epochs", 3))
+        trained = train_to_convergence(evaluator.space, data, choice.design, seed=config.seed,
+                                       patience=epochs, max_epochs=epochs)
+        choice = choice.with_test_accuracy(trained.test_accuracy)
+    return choice.to_dict()
+
+
 def finish(run: RunDir, config: RunConfig, space: SearchSpace, *, searcher: Any = None,
            team: Mapping[str, Any] | None = None, status: str, wall_s: float | None = None,
-           plots: bool = True) -> RunResult:
-    """Write ``summary.json``, ``best_design.txt`` and the plots from the journal.
+           plots: bool = True, recommendation: Mapping[str, Any] | None = None) -> RunResult:
+    """Make the final choice, write ``summary.json``, ``best_design.txt`` and the plots.
 
     Args:
         run: The run directory.
@@ -237,26 +270,42 @@ def finish(run: RunDir, config: RunConfig, space: SearchSpace, *, searcher: Any 
         space: Its space.
         searcher: The searcher, for the facts only it knows (:func:`team_facts`).
         team: Those facts when there is no searcher (e.g. from an earlier summary).
-        status: The run's status.
+        status: The run's status; the final choice (:func:`final_choice`) is made only for a
+            ``"finished"`` or ``"converged"`` run.
         wall_s: Wall seconds of the run.
         plots: Also write the plots.
+        recommendation: A final choice already made (e.g. from an earlier summary): not redone.
     """
     records = read_journal(run.journal_path).ordered()
     facts = team_facts(searcher) if searcher is not None else team
-    summary = summarize(config, space, records, status=status, team=facts, wall_s=wall_s)
+    if recommendation is None and records and status in ("finished", "converged"):
+        recommendation = final_choice(config, records)
+    summary = summarize(config, space, records, status=status, team=facts, wall_s=wall_s,
+                        recommendation=recommendation)
     files = [RunDir.write_json(run.summary_path, summary)]
     if summary["best"] is not None:
-        best = summary["best"]
-        run.best_path.write_text(
-            f"best design of {config.method} on {config.space} (evaluation {best['index']}, "
-            f"reward {best['reward']:.4f}, accuracy {best['accuracy']:.4f}, "
-            f"{best['model_size_mb']:.4f} MB)\n"
-            f"design (action indices): {tuple(best['design'])}\n\n"
-            f"{design_table(space, best['design'])}\n")
+        run.best_path.write_text(best_text(config, space, summary))
         files.append(run.best_path)
     if plots and records:
-        files += write_plots(records, run.plots_path, title=f"{config.method} on {config.space}")
+        files += write_plots(records, run.plots_path, title=f"{config.method} on {config.space}",
+                             recommendation=recommendation)
     return RunResult(run, status, summary, records, files, space)
+
+
+def best_text(config: RunConfig, space: SearchSpace, summary: Mapping[str, Any]) -> str:
+    """``best_design.txt``: the recommended design (else the best single evaluation)."""
+    best = summary["best"]
+    rec = summary.get("recommendation")
+    single = (f"best single evaluation: {best['index']} (reward {best['reward']:.4f}, accuracy "
+              f"{best['accuracy']:.4f}, {best['model_size_mb']:.4f} MB), design "
+              f"{tuple(best['design'])}")
+    if not rec:
+        return (f"best design of {config.method} on {config.space} ({single}; no final choice "
+                f"yet)\n\n{design_table(space, best['design'])}\n")
+    return (f"recommended design of {config.method} on {config.space}: "
+            f"{recommendation_line(rec)}\n"
+            f"design (action indices): {tuple(rec['design'])}\n{single}\n\n"
+            f"{design_table(space, rec['design'])}\n")
 
 
 def where(result: RunResult) -> str:
@@ -270,5 +319,6 @@ def where(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["RunResult", "finish", "load_state", "make_searcher", "resume",
+__all__ = ["RunResult", "best_text", "final_choice", "finish", "load_state", "make_searcher",
+           "resume",
            "start", "team_facts", "where"]

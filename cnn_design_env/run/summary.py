@@ -61,7 +61,8 @@ def _design_entry(space: SearchSpace, record: Record) -> dict[str, Any]:
 
 def summarize(config: RunConfig, space: SearchSpace, records: Sequence[Record], *,
               status: str, team: Mapping[str, Any] | None = None,
-              wall_s: float | None = None) -> dict[str, Any]:
+              wall_s: float | None = None,
+              recommendation: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The summary document of a run.
 
     Args:
@@ -71,6 +72,9 @@ def summarize(config: RunConfig, space: SearchSpace, records: Sequence[Record], 
         status: ``"finished"``, ``"converged"``, ``"interrupted"``, ``"running"``, ...
         team: Extra facts from the searcher (``converged``, ``greedy_design``, ...).
         wall_s: Wall seconds of the run (default: the latest record's).
+        recommendation: The final choice (:meth:`Recommendation.to_dict
+            <cnn_design_env.run.recommend.Recommendation.to_dict>`), with its design's choices
+            and whether it lies on the Pareto front added.
     """
     records = sorted(records, key=lambda r: r.index)
     rewards = np.array([r.reward for r in records], dtype=float)
@@ -101,8 +105,83 @@ def summarize(config: RunConfig, space: SearchSpace, records: Sequence[Record], 
         "best": None if best is None else _design_entry(space, best),
         "best_accuracy": None if best_acc is None else _design_entry(space, best_acc),
         "pareto_front": [_design_entry(space, r) for r in front],
+        "recommendation": _recommendation_entry(space, recommendation, records),
         **({"team": dict(team)} if team else {}),
     }
+
+
+def _recommendation_entry(space: SearchSpace, recommendation: Mapping[str, Any] | None,
+                          records: Sequence[Record]) -> dict[str, Any] | None:
+    if not recommendation:
+        return None
+    entry = dict(recommendation)
+    design = tuple(entry["design"])
+    entry["choices"] = {a: dict(space.by_name[a].actions[i])
+                        for a, i in zip(space.agents, design, strict=True)}
+    entry["on_pareto_front"] = on_mean_front(records, recommendation)
+    return entry
+
+
+def design_means(records: Sequence[Record], recommendation: Mapping[str, Any] | None = None
+                 ) -> dict[tuple[int, ...], tuple[float, float]]:
+    """``design -> (mean accuracy, model size)`` over every evaluation a run made of it.
+
+    The search's evaluations (terminated ones and cached repeats left out) and, for the final
+    choice's candidates, their re-evaluations too.
+    """
+    seen: dict[tuple[int, ...], tuple[list[float], float]] = {}
+    for r in records:
+        if not r.metrics.terminated and not r.metrics.cached:
+            seen.setdefault(r.design.actions, ([], r.metrics.model_size_mb))[0].append(
+                r.metrics.accuracy)
+    for c in (recommendation or {}).get("candidates", ()):
+        accuracies = list(c["search_accuracies"] if c.get("uses_search", True) else [])
+        accuracies += list(c["final_accuracies"])
+        if accuracies:
+            seen[tuple(c["design"])] = (accuracies, float(c["model_size_mb"]))
+    return {d: (float(np.mean(a)), size) for d, (a, size) in seen.items() if a}
+
+
+def on_mean_front(records: Sequence[Record], recommendation: Mapping[str, Any]) -> bool:
+    """Whether the recommended design lies on the accuracy / size Pareto front of what the run
+    evaluated, each design at its mean accuracy over all its evaluations (:func:`design_means`).
+
+    Example:
+        >>> from cnn_design_env import Metrics, Design
+        >>> rec = lambda i, a, s: Record(i, Design((i,)), 0, Metrics(accuracy=a, model_size_mb=s),
+        ...                              0.0)
+        >>> choice = {"design": [0], "candidates": [{"design": [0], "search_accuracies": [0.9],
+        ...           "final_accuracies": [0.7, 0.8], "model_size_mb": 2.0}]}
+        >>> on_mean_front([rec(0, 0.9, 2.0), rec(1, 0.85, 1.0)], choice)   # 0.8 at 2 MB
+        False
+    """
+    means = design_means(records, recommendation)
+    mine = means.get(tuple(recommendation["design"]))
+    if mine is None:
+        return False
+    return not any(a >= mine[0] and s <= mine[1] and (a > mine[0] or s < mine[1])
+                   for a, s in means.values())
+
+
+def _pm(mean: Any, sd: Any, spec: str) -> str:
+    text = _num(mean, spec)
+    return text if sd is None or not math.isfinite(sd) else f"{text} ± {_num(sd, spec)}"
+
+
+def recommendation_line(rec: Mapping[str, Any]) -> str:
+    """The recommendation in one line: mean ± s.d. of reward and accuracy, test accuracy.
+
+    Example:
+        >>> recommendation_line({"mean_reward": 28.5, "sd_reward": 0.4, "mean_accuracy": 0.95,
+        ...     "sd_accuracy": 0.013, "n": 3, "model_size_mb": 0.05, "test_accuracy": 0.94,
+        ...     "k": 3, "extra_seeds": 2, "source": "reevaluated"})
+        'reward 28.500 ± 0.400, accuracy 0.9500 ± 0.0130 (n=3), 0.0500 MB, test accuracy 0.9400'
+    """
+    test = rec.get("test_accuracy")
+    return (f"reward {_pm(rec['mean_reward'], rec['sd_reward'], '.3f')}, accuracy "
+            f"{_pm(rec['mean_accuracy'], rec['sd_accuracy'], '.4f')} (n={rec['n']}), "
+            f"{_num(rec['model_size_mb'], '.4f')} MB"
+            + (f", test accuracy {_num(test, '.4f')}" if test is not None else ""))
 
 
 def _fmt_values(values: Mapping[str, Any]) -> str:
@@ -160,10 +239,26 @@ def render(summary: Mapping[str, Any], space: SearchSpace) -> str:
     if best is None:
         lines.append("no evaluation yet")
         return "\n".join(lines)
-    lines += ["", f"best design (evaluation {best['index']}): reward {_num(best['reward'], '.3f')}"
-              f", accuracy {_num(best['accuracy'], '.4f')}, "
-              f"{_num(best['model_size_mb'], '.4f')} MB, {best['params']} params",
-              design_table(space, best["design"])]
+    rec = s.get("recommendation")
+    if rec:
+        how = ("mean over the table's recorded seeds" if rec["source"] == "table" else
+               f"mean ± s.d. over the search's evaluations and {rec['extra_seeds']} more seeds")
+        lines += ["", f"recommended design (the best mean of the top {rec['k']} by reward, {how}):",
+                  f"  {tuple(rec['design'])}: {recommendation_line(rec)}"
+                  + ("" if rec.get("on_pareto_front", True)
+                     else "  (dominated on the front of mean accuracies)"),
+                  design_table(space, rec["design"])]
+        lines.append("candidates: " + "; ".join(
+            f"{tuple(c['design'])} {_pm(c['mean_reward'], c['sd_reward'], '.3f')}"
+            for c in rec["candidates"]))
+    else:
+        lines.append("no final choice yet (the run has not finished)")
+    lines += ["", f"best single evaluation ({best['index']}): reward "
+              f"{_num(best['reward'], '.3f')}, accuracy {_num(best['accuracy'], '.4f')}, "
+              f"{_num(best['model_size_mb'], '.4f')} MB, {best['params']} params, design "
+              f"{tuple(best['design'])}"]
+    if not rec:
+        lines.append(design_table(space, best["design"]))
     if s["best_accuracy"] and s["best_accuracy"]["index"] != best["index"]:
         b = s["best_accuracy"]
         lines.append(f"highest accuracy: {_num(b['accuracy'], '.4f')} at evaluation {b['index']} "
@@ -178,4 +273,5 @@ def render(summary: Mapping[str, Any], space: SearchSpace) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["design_table", "pareto_mask", "render", "summarize"]
+__all__ = ["design_means", "design_table", "on_mean_front", "pareto_mask", "recommendation_line",
+           "render", "summarize"]

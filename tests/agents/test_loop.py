@@ -50,8 +50,8 @@ def test_history_fields_and_callbacks():
     first, last = result.history[0], result.history[-1]
     assert (first.episode, first.phase, first.epsilon, first.alpha) == (0, "exploration", 1.0,
                                                                          0.95)
-    assert last.phase == "exploitation" and last.alpha == pytest.approx(0.95 * 0.999 ** 6)
-    assert last.epsilon == pytest.approx(0.99 ** 6)
+    assert last.phase == "exploitation" and last.alpha == pytest.approx(0.95 * 0.999 ** 3)
+    assert last.epsilon == pytest.approx(0.99 ** 3)
     assert all(r.explored for r in result.history[:5])
     assert isinstance(result.best_design, Design) and len(result.rewards) == 9
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from agents import IndependentQAgents, SharedQAgents
@@ -23,7 +25,7 @@ def test_qtable_memory_per_preset():
         team32 = SharedQAgents(space, seed=0, dtype=np.float32)
         assert team.tables.cells == cells and team.tables.max_cells == largest
         assert team.tables.nbytes == 8 * cells and team32.tables.nbytes == 4 * cells
-        assert team.exploration_episodes == largest
+        assert team.exploration_episodes == math.ceil(1.25 * largest)
         indep = IndependentQAgents(space, seed=0).nbytes
         paper = PAPER_KB.get(name)
         lines.append(

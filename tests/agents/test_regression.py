@@ -3,7 +3,10 @@
 The digests were recorded with the team acting agent by agent (no episode plan) and the update
 reading whole rows (no row statistics): the plan, the stream rewinds and the row statistics must
 change nothing a seeded run chooses, through the env and with a driver that overrides actions
-and asks agents twice.
+and asks agents twice. Re-recorded when the default schedules became the plain exponential decays
+(``alpha_k = 0.95 * 0.999 ** k``, ``epsilon_k = 0.99 ** k``) and the default exploration length
+``ceil(1.25 * largest table)``: the same digests from the compiled kernels and from the
+Python/NumPy reference (``compiled=False``).
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from agents import Constant, ExponentialDecay, IndependentQAgents, SharedQAgents
 from cnn_design_env.space import get_space
 
 RECORDED = {
-    "vgg_mini/paper": "cff772f2efc9417f",
-    "inception_mini/agent-coin": "96183ee3a937d07b",
-    "unet/paper": "75955d4fd30ef0e7",
-    "unet_mini/independent": "5271d0be230f69da",
-    "inception_mini/meddled": "764c187f7f96f756",
-    "unet/meddled-episode-coin": "05ad17b5b20dd050",
+    "vgg_mini/paper": "26f10a4260699396",
+    "inception_mini/agent-coin": "ec059940e4f4e1fc",
+    "unet/paper": "dfd622d537e15f96",
+    "unet_mini/independent": "dc0746ae83d5db19",
+    "inception_mini/meddled": "6bc996897e435afc",
+    "unet/meddled-episode-coin": "8795a9a273ecc3f5",
 }
 
 

@@ -37,8 +37,8 @@ def test_chain_scripted_episodes(chain):
     assert not team.last_episode.updated
     np.testing.assert_array_equal(team.tables.q, before[0])
     np.testing.assert_array_equal(team.tables.visits, before[1])
-    # ep 4: phase episode k = 2 -> alpha = 0.95 * 0.999 ** (1 + 2).
-    alpha = 0.95 * 0.999 ** 3
+    # ep 4: phase episode k = 2 -> alpha = 0.95 * 0.999 ** 2 (plain exponential).
+    alpha = 0.95 * 0.999 ** 2
     assert team.alpha == pytest.approx(alpha)
     team.learn((1, 0, 1), 2.0)
     assert q(team, "a", "b")[1, 0] == pytest.approx(alpha * 2)

@@ -77,7 +77,7 @@ def test_report_files(result, tmp_path):
     with (tmp_path / "out" / "histories.csv").open() as handle:
         assert sum(1 for _ in handle) == 1 + 3 * 3 * 12
     markdown = (tmp_path / "out" / "summary.md").read_text()
-    assert "| method | runs | best @10% |" in markdown and "made by a test" in markdown
+    assert "| method | runs | recommended @10% |" in markdown and "made by a test" in markdown
     assert "reference point (accuracy 0," in markdown
     assert markdown.count("\n| ") == 1 + 3  # header + one row per method
 

@@ -56,7 +56,9 @@ def test_episode_budget_and_history(space):
     evaluator = FixtureEvaluator(space)
     history = run(RandomSearch(space, seed=0), evaluator, PaperReward(), budget_episodes=7,
                   seed=0)
-    assert len(history) == evaluator.calls == 7 and history.stopped == "budget_episodes"
+    assert len(history) == 7 and history.stopped == "budget_episodes"
+    assert evaluator.calls == 7 + 3 * 2          # and the final choice: top 3 on 2 more seeds
+    assert history.recommendation is not None and len(history.recommendation.candidates) == 3
     costs = [e.metrics.cost_s for e in history]
     assert history.costs == pytest.approx(np.cumsum(costs))
     assert [e.index for e in history] == list(range(7))

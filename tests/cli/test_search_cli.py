@@ -45,9 +45,12 @@ def test_show_prints_the_summary_and_json(cli, tmp_path) -> None:
     shown = cli("show", out)
     assert shown.returncode == 0, shown.stderr
     assert f"random on {space[1]}" in shown.stdout and "evaluations: 8/8" in shown.stdout
-    assert "best design" in shown.stdout and "Pareto front" in shown.stdout
+    assert "recommended design" in shown.stdout and "Pareto front" in shown.stdout
+    assert "±" in shown.stdout and "best single evaluation" in shown.stdout
     as_json = json.loads(cli("show", out, "--json").stdout)
     assert as_json["evaluations"] == 8 and as_json["method"] == "random"
+    rec = as_json["recommendation"]
+    assert rec["k"] == 3 and len(rec["candidates"]) == 3 and rec["n"] >= 2
     replaced = cli("search", *space, "--method", "random", "--episodes", "3", "--quiet",
                    "--overwrite", "--out", out)
     assert replaced.returncode == 0, replaced.stderr

@@ -75,8 +75,9 @@ def test_digits_shapes_dtypes_ranges(digits: Dataset) -> None:
     assert digits.input_shape == (8, 8, 1)
     assert digits.x_train.dtype == np.float32 and digits.x_val.dtype == np.float32
     assert digits.y_train.dtype == np.int32 and digits.y_val.dtype == np.int32
-    assert len(digits.x_train) + len(digits.x_val) == 1797
-    assert len(digits.x_val) == round(1797 * 0.2)
+    assert len(digits.x_train) + len(digits.x_val) + digits.num_test == 1797
+    assert len(digits.x_val) + digits.num_test == round(1797 * 0.2)
+    assert digits.num_test == round(1797 * 0.1)
     assert digits.x_train.min() >= 0.0 and digits.x_train.max() == 1.0
     assert set(np.unique(digits.y_train)) == set(range(10))
     assert digits.class_names == tuple(str(i) for i in range(10))
@@ -153,7 +154,7 @@ def test_shapes_determinism_and_layout() -> None:
     assert a.task == "segmentation" and a.num_classes == 2
     assert a.input_shape == (16, 16, 1)
     assert a.y_train.shape == (len(a.x_train), 16, 16) and a.y_train.dtype == np.int32
-    assert len(a.x_train) + len(a.x_val) == 24
+    assert len(a.x_train) + len(a.x_val) + a.num_test == 24
     for name in ("x_train", "y_train", "x_val", "y_val"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert not np.array_equal(a.x_train, c.x_train)
@@ -424,3 +425,35 @@ def test_no_jax_import() -> None:
     for module in modules:
         source = module.read_text()
         assert "import jax" not in source and "from jax" not in source, module.name
+
+
+# --------------------------------------------------------------------------- test split
+
+
+def test_test_split_is_disjoint_from_train_and_validation() -> None:
+    digits = load_digits(seed=0)
+    assert digits.num_train + digits.num_val + digits.num_test == 1797 and digits.num_test == 180
+    original = load_digits(seed=0, test_fraction=0)          # the same training split
+    np.testing.assert_array_equal(original.x_train, digits.x_train)
+    # validation and test partition the held-out examples (by position in the held-out part)
+    index: dict[bytes, list[int]] = {}
+    for i, image in enumerate(original.x_val):
+        index.setdefault(image.tobytes(), []).append(i)
+    positions = [index[a.tobytes()].pop() for a in (*digits.x_val, *digits.x_test)]
+    assert sorted(positions) == list(range(original.num_val))
+    assert set(np.unique(digits.y_test)) == set(range(10))          # stratified
+    np.testing.assert_array_equal(load_digits(seed=0).x_test, digits.x_test)
+
+
+def test_split_train_val_test_positions_are_disjoint() -> None:
+    from cnn_design_env.train.data.dataset import split_train_val_test
+
+    x = np.arange(200, dtype=np.float32)[:, None]
+    y = (np.arange(200) % 4).astype(np.int32)
+    tr, _, va, _, te, _ = split_train_val_test(x, y, val_fraction=0.3, test_fraction=0.1, seed=3)
+    sets = [set(p[:, 0].tolist()) for p in (tr, va, te)]
+    assert [len(p) for p in sets] == [140, 40, 20]
+    assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
+    assert sets[0] | sets[1] | sets[2] == set(range(200))
+    with pytest.raises(ValueError, match="test_fraction"):
+        split_train_val_test(x, y, val_fraction=0.2, test_fraction=0.2, seed=0)

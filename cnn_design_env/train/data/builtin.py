@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn_design_env.train.data.dataset import Dataset, _build, _check_val_fraction
+from cnn_design_env.train.data.dataset import TEST_FRACTION, Dataset, _build, _check_val_fraction
 
 _SHAPE_KINDS: tuple[str, ...] = ("circle", "rectangle", "triangle")
 
@@ -20,12 +20,15 @@ def _digits_csv() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
 
 
-def load_digits(*, val_fraction: float = 0.2, seed: int = 0) -> Dataset:
+def load_digits(*, val_fraction: float = 0.2, seed: int = 0,
+                test_fraction: float = TEST_FRACTION) -> Dataset:
     """Load scikit-learn's bundled 8x8 handwritten digits (1797 images, no download).
 
     Args:
         val_fraction: Fraction of examples for validation (stratified), in ``(0, 1)``.
         seed: Seed for the split.
+        test_fraction: Fraction held out as the test split (stratified; 0: none); see
+            :func:`~cnn_design_env.train.data.dataset.split_train_val_test`.
 
     Returns:
         A classification :class:`Dataset` with ``input_shape == (8, 8, 1)``, pixel
@@ -45,6 +48,7 @@ def load_digits(*, val_fraction: float = 0.2, seed: int = 0) -> Dataset:
         seed=seed,
         num_classes=10,
         class_names=[str(i) for i in range(10)],
+        test_fraction=test_fraction,
     )
 
 
@@ -81,6 +85,7 @@ def make_shapes(
     noise: float = 0.05,
     val_fraction: float = 0.2,
     seed: int = 0,
+    test_fraction: float = TEST_FRACTION,
 ) -> Dataset:
     """Generate a deterministic synthetic segmentation data set of simple shapes.
 
@@ -104,6 +109,7 @@ def make_shapes(
         noise: Standard deviation of the additive Gaussian noise, >= 0.
         val_fraction: Fraction of images for validation, in ``(0, 1)``.
         seed: Seed for ``np.random.default_rng``; the same seed gives identical arrays.
+        test_fraction: Fraction of images held out as the test split (0: none).
 
     Returns:
         A segmentation :class:`Dataset` with ``input_shape == (size, size, 1)`` and
@@ -150,4 +156,5 @@ def make_shapes(
         seed=int(rng.integers(2**31)),
         num_classes=num_classes,
         class_names=names,
+        test_fraction=test_fraction,
     )

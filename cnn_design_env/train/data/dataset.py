@@ -1,4 +1,4 @@
-"""The :class:`Dataset` container, shared validation helpers and the train/validation split."""
+"""The :class:`Dataset` container, shared validation helpers and the train/validation/test split."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ class Dataset:
         num_classes: Number of classes (for segmentation including background).
         task: ``"classification"`` or ``"segmentation"``.
         class_names: Optional class names, index ``i`` naming class ``i``.
+        x_test: Held-out test images (``None``: the data set has no test split). A search
+            never sees them: its reward reads the validation split only; the final report of
+            ``cnn-design train`` scores the test split.
+        y_test: Test labels, same layout as ``y_train``.
 
     Raises:
         ValueError: If the arrays are inconsistent with each other or with ``task``.
@@ -44,8 +48,17 @@ class Dataset:
     num_classes: int
     task: Task
     class_names: tuple[str, ...] | None = None
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        if (self.x_test is None) != (self.y_test is None):
+            raise ValueError("give both x_test and y_test, or neither")
+        if self.x_test is not None:
+            assert self.y_test is not None
+            if self.x_test.ndim != 4 or len(self.x_test) != len(self.y_test):
+                raise ValueError(f"y_test of shape {self.y_test.shape} does not fit x_test of "
+                                 f"shape {self.x_test.shape} (N, H, W, C)")
         if self.task not in _TASKS:
             raise ValueError(f"task must be one of {_TASKS}, got {self.task!r}")
         if (isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int | np.integer)
@@ -97,6 +110,11 @@ class Dataset:
     def num_val(self) -> int:
         """Number of validation examples."""
         return len(self.x_val)
+
+    @property
+    def num_test(self) -> int:
+        """Number of held-out test examples (0 without a test split)."""
+        return 0 if self.x_test is None else len(self.x_test)
 
     def subsample(self, per_class: int, *, seed: int) -> Dataset:
         """Return a copy with a smaller training set; the validation set is unchanged.
@@ -215,7 +233,7 @@ def _require_path(path: str | Path, what: str) -> Path:
 
 
 def split_validation(
-    x: np.ndarray, y: np.ndarray, *, val_fraction: float, seed: int
+    x: np.ndarray, y: np.ndarray, *, val_fraction: float, seed: int | Sequence[int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Randomly split examples into a training and a validation part.
 
@@ -270,6 +288,64 @@ def split_validation(
     return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
 
 
+TEST_FRACTION = 0.1
+"""Default share of a built-in data set held out as the test split (half of the default
+held-out 0.2, so the training split is the one it was without a test split)."""
+_TEST_STREAM = 0x7E57
+"""Mixed into the split seed for the test split."""
+
+
+def split_train_val_test(
+    x: np.ndarray, y: np.ndarray, *, val_fraction: float, test_fraction: float, seed: int
+) -> tuple[np.ndarray, ...]:
+    """A seeded train / validation / test split (disjoint; stratified for class labels).
+
+    ``val_fraction`` of the examples are held out from training exactly as
+    ``split_validation(x, y, val_fraction=val_fraction, seed=seed)`` does (so the training part
+    is the same with or without a test split); ``round(len(x) * test_fraction)`` of those held-out
+    examples become the test split (drawn with a generator seeded by ``[seed, 0x7E57]``), the rest
+    the validation split.
+
+    Args:
+        x: Inputs, first axis indexes examples.
+        y: Targets.
+        val_fraction: Share of all examples held out from training (validation + test), in
+            ``(0, 1)``.
+        test_fraction: Share of all examples for the test split, in ``(0, val_fraction)``.
+        seed: Seed of the split.
+
+    Returns:
+        ``(x_train, y_train, x_val, y_val, x_test, y_test)``.
+
+    Raises:
+        ValueError: On fractions out of range or too few examples for three parts.
+
+    Example:
+        >>> x, y = np.arange(20.0)[:, None], np.arange(20) % 2
+        >>> parts = split_train_val_test(x, y, val_fraction=0.4, test_fraction=0.2, seed=0)
+        >>> [len(p) for p in parts[::2]]
+        [12, 4, 4]
+    """
+    held = _check_val_fraction(val_fraction)
+    try:
+        test = float(test_fraction)
+    except (TypeError, ValueError):
+        raise ValueError(f"test_fraction must be a number in (0, val_fraction), got "
+                         f"{test_fraction!r}") from None
+    if not 0.0 < test < held:
+        raise ValueError(f"test_fraction must be in (0, val_fraction): the test split is taken "
+                         f"from the held-out part; got test_fraction={test_fraction!r}, "
+                         f"val_fraction={val_fraction!r}")
+    x_tr, y_tr, x_held, y_held = split_validation(x, y, val_fraction=held, seed=seed)
+    if len(x_held) < 2:
+        raise ValueError(f"a train/validation/test split needs at least 2 held-out examples, got "
+                         f"{len(x_held)} of {len(x)} (raise val_fraction)")
+    n_test = min(max(round(len(x) * test), 1), len(x_held) - 1)
+    x_va, y_va, x_te, y_te = split_validation(
+        x_held, y_held, val_fraction=n_test / len(x_held), seed=[seed, _TEST_STREAM])
+    return x_tr, y_tr, x_va, y_va, x_te, y_te
+
+
 def _build(
     name: str,
     x: np.ndarray,
@@ -282,13 +358,26 @@ def _build(
     x_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
     class_names: Sequence[str] | None = None,
+    test_fraction: float = 0.0,
 ) -> Dataset:
-    """Split (unless a validation set is given) and wrap arrays into a Dataset."""
-    if x_val is None:
+    """Split (unless a validation set is given) and wrap arrays into a Dataset.
+
+    ``test_fraction > 0`` also holds out a test split (:func:`split_train_val_test`; with a
+    given validation set, taken out of it).
+    """
+    x_te = y_te = None
+    if x_val is None and test_fraction:
+        x_tr, y_tr, x_va, y_va, x_te, y_te = split_train_val_test(
+            x, y, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    elif x_val is None:
         x_tr, y_tr, x_va, y_va = split_validation(x, y, val_fraction=val_fraction, seed=seed)
     else:
         assert y_val is not None
         x_tr, y_tr, x_va, y_va = x, y, x_val, y_val
+        if test_fraction:  # the test split comes out of the given validation set
+            x_va, y_va, x_te, y_te = split_validation(
+                x_va, y_va, val_fraction=test_fraction / val_fraction,
+                seed=[seed, _TEST_STREAM])
     k = _infer_num_classes(y_tr, y_va, num_classes=num_classes, what=name)
     if task == "segmentation":
         k = max(k, 2)
@@ -301,4 +390,6 @@ def _build(
         num_classes=k,
         task=task,
         class_names=tuple(class_names) if class_names is not None else None,
+        x_test=None if x_te is None else np.ascontiguousarray(x_te, dtype=np.float32),
+        y_test=None if y_te is None else np.ascontiguousarray(y_te, dtype=np.int32),
     )
