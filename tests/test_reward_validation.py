@@ -56,6 +56,6 @@ def test_weighted_reward_refuses_bad_values(kwargs, match):
 
 def test_valid_rewards_still_work():
     metrics = Metrics(accuracy=0.5, epochs=2, model_size_mb=1.0, params=5)
-    assert PaperReward()(metrics) == pytest.approx(0.9 * 25 - 0.1)
+    assert PaperReward()(metrics) == pytest.approx(0.9 * 50 / 3 - 0.1)  # N_epoch floored at 3
     reward = WeightedReward({"accuracy": 1, "params": -0.1}, [Constraint("params", maximum=10)])
     assert reward(metrics) == pytest.approx(0.0)
