@@ -198,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - start
     history = jax.tree.map(np.asarray, history)
     reference = random_design_regret(env)
-    print(f"{env.name} ({args.reward} reward): {env.num_agents} agents, {config.num_envs} envs x {config.num_updates} "
-          f"updates ({config.num_envs * config.num_updates} designs) in {seconds:.1f} s "
+    print(f"{env.name} ({args.reward} reward): {env.num_agents} agents, {config.num_envs} envs "
+          f"x {config.num_updates} updates ({config.num_envs * config.num_updates} designs) in "
+          f"{seconds:.1f} s "
           f"(compile included)")
     print(f"true regret of a random design (expected): {reference:.3f}; of the initial greedy "
           f"design: {float(history['initial_regret']):.3f}")

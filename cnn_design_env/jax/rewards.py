@@ -5,9 +5,12 @@
 *metrics pytree*: a mapping from the numeric :class:`~cnn_design_env.evaluators.Metrics` field
 names to arrays of one shape (any batch shape), plus ``"terminated"`` (bool). Integer fields keep
 the table's convention: ``epochs_to_threshold`` is ``-1`` where the threshold was never met (the
-``None`` of ``Metrics``). The arithmetic follows the Python rewards operation by operation, so in
-float64 (``jax.enable_x64``) the result is bit-identical to ``reward(metrics)``, and in float32 it
-is that value to float32 rounding.
+``None`` of ``Metrics``). The arithmetic follows the Python rewards operation by operation: in
+float64 (``jax.enable_x64``), run op by op, the result is bit-identical to ``reward(metrics)``;
+under ``jit`` XLA may fuse a multiply-add (a last-bit difference), and in float32 it is that
+value to float32 rounding. (:class:`~cnn_design_env.jax.TableEnv` therefore tabulates its
+rewards with the Python reward itself, and offers these functions for rewards computed inside
+``jit``, e.g. to sweep coefficients.)
 
 Example:
     >>> import jax.numpy as jnp
