@@ -156,24 +156,28 @@ class TableEnv:
         n, sizes = self.num_agents, np.asarray(self.action_sizes)
         self._sizes = jnp.asarray(sizes, dtype=jnp.int32)
         self._radix = jnp.asarray(self.evaluator.table.radix, dtype=jnp.int32)
-        self._rewards = jnp.asarray(rewards, dtype=jnp.float32)
         failed = Metrics.failed("invalid action (outside the acting agent's legal actions)")
         self._invalid_reward = jnp.float32(float(self.reward(failed)))
         self._seeds = jnp.asarray(self.recorded_seeds, dtype=jnp.int32)
-        # observation: slot k of the decided block is (agent, action) = (_slot_agent, _slot_action)
-        self._slot_agent = jnp.asarray(np.repeat(np.arange(n), sizes), dtype=jnp.int32)
-        self._slot_action = jnp.asarray(np.concatenate([np.arange(s) for s in sizes]),
-                                        dtype=jnp.int32)
         self._identity = jnp.eye(n, dtype=jnp.float32)
         actions = np.arange(self.num_actions)
         self._legal = jnp.asarray(actions[None, :] < sizes[:, None])
         self._noop_only = jnp.asarray(actions == self.noop)
+        # the answers as two (E * D * S, F) tables, one row per (fidelity, row, column), so an
+        # info is one row gather (XLA's CPU gathers are slow per element, fast per row)
         arrays = self._arrays
-        self._fields = {name: jnp.asarray(value, dtype=jnp.int32 if name in INT_FIELDS
-                                          else jnp.float32)
-                        for name, value in arrays.fields.items()}
-        self._fields["terminated"] = jnp.asarray(arrays.terminated)
-        self._fields["reason"] = jnp.asarray(arrays.reason, dtype=jnp.int32)
+        ints = [name for name in sorted(arrays.fields) if name in INT_FIELDS]
+        floats = [name for name in sorted(arrays.fields) if name not in INT_FIELDS]
+        self._int_names = (*ints, "terminated", "reason")
+        self._float_names = tuple(floats)
+        flat = num_answers = rewards.size
+        self._rewards = jnp.asarray(rewards.reshape(num_answers), dtype=jnp.float32)
+        self._int_table = jnp.asarray(np.stack(
+            [arrays.fields[k].reshape(flat) for k in ints]
+            + [arrays.terminated.reshape(flat), arrays.reason.reshape(flat)], axis=1),
+            dtype=jnp.int32)
+        self._float_table = jnp.asarray(np.stack([arrays.fields[k].reshape(flat)
+                                                  for k in floats], axis=1), dtype=jnp.float32)
 
     # ------------------------------------------------------------ JaxMARL API
     @property
@@ -240,34 +244,35 @@ class TableEnv:
                             dict[str, Any]]:
         """The transition without the automatic reset (``key`` is unused: it is deterministic)."""
         del key
+        n = self.num_agents
         chosen = jnp.stack([jnp.asarray(actions[a]) for a in self.agents]).astype(jnp.int32)
-        position = state.position
-        action = chosen[position]
-        valid = (action >= 0) & (action < self._sizes[position])
-        decided = state.actions.at[position].set(jnp.where(valid, action, -1))
-        position = position + 1
-        complete = valid & (position == self.num_agents)
+        acting = jnp.arange(n) == state.position  # masks, not dynamic indices: no XLA gathers
+        action = jnp.sum(jnp.where(acting, chosen, 0))
+        valid = (action >= 0) & (action < jnp.sum(jnp.where(acting, self._sizes, 0)))
+        decided = jnp.where(acting, jnp.where(valid, action, -1), state.actions)
+        position = state.position + 1
+        complete = valid & (position == n)
         done = complete | ~valid
         row = jnp.sum(jnp.maximum(decided, 0) * self._radix)
         fidelity = jnp.clip(state.epochs, 1, self.num_epochs) - 1
-        reward = jnp.where(complete, self._rewards[fidelity, row, state.column],
+        answer = (fidelity * self.num_designs + row) * self.num_seeds + state.column
+        reward = jnp.where(complete, self._rewards[answer],
                            jnp.where(valid, jnp.float32(0), self._invalid_reward))
         state = state.replace(actions=decided, position=position, done=done,
                               step=state.step + 1)
-        infos = self._infos(state, row, fidelity, complete, ~valid)
+        infos = self._infos(state, row, answer, complete, ~valid)
         rewards = dict.fromkeys(self.agents, reward)
         dones = {**dict.fromkeys(self.agents, done), "__all__": done}
         return self.get_obs(state), state, rewards, dones, infos
 
     def get_obs(self, state: TableState) -> dict[str, Array]:
         """Agent name -> its float32 observation (see the module docstring)."""
-        decided = state.actions[self._slot_agent] == self._slot_action
+        decided = jnp.concatenate([state.actions[i:i + 1] == jnp.arange(size)
+                                   for i, size in enumerate(self.action_sizes)])
         acting = jnp.arange(self.num_agents + 1) == state.position
         shared = jnp.concatenate([decided, acting]).astype(jnp.float32)
-        stacked = jnp.concatenate(
-            [jnp.broadcast_to(shared, (self.num_agents, shared.shape[0])), self._identity],
-            axis=1)
-        return {a: stacked[i] for i, a in enumerate(self.agents)}
+        return {a: jnp.concatenate([shared, self._identity[i]])
+                for i, a in enumerate(self.agents)}
 
     @partial(jax.jit, static_argnums=(0,))
     def get_avail_actions(self, state: TableState) -> dict[str, Array]:
@@ -276,12 +281,16 @@ class TableEnv:
         return {a: jnp.where(state.position == i, self._legal[i], self._noop_only)
                 for i, a in enumerate(self.agents)}
 
-    def _infos(self, state: TableState, row: Array, fidelity: Array, complete: Array,
+    def _infos(self, state: TableState, row: Array, answer: Array, complete: Array,
                invalid: Array) -> dict[str, Any]:
         per_agent = (self.num_agents,)
-        metrics = {name: jnp.broadcast_to(jnp.where(complete, value[fidelity, row, state.column],
-                                                    jnp.zeros((), value.dtype)), per_agent)
-                   for name, value in self._fields.items()}
+        ints = jnp.where(complete, self._int_table[answer], 0)
+        floats = jnp.where(complete, self._float_table[answer], 0.0)
+        metrics = {name: jnp.broadcast_to(ints[i], per_agent)
+                   for i, name in enumerate(self._int_names)}
+        metrics.update({name: jnp.broadcast_to(floats[i], per_agent)
+                        for i, name in enumerate(self._float_names)})
+        metrics["terminated"] = metrics["terminated"].astype(bool)
         return {"design_row": jnp.broadcast_to(jnp.where(complete, row, -1), per_agent),
                 "recorded_seed": jnp.broadcast_to(self._seeds[state.column], per_agent),
                 "invalid_action": jnp.broadcast_to(invalid, per_agent),
@@ -293,8 +302,12 @@ class TableEnv:
         ``reward_fn`` inside ``jit`` (e.g. to sweep reward coefficients)."""
         fidelity = self.num_epochs - 1 if epochs is None else jnp.clip(epochs, 1,
                                                                         self.num_epochs) - 1
-        return {name: value[fidelity, row, column] for name, value in self._fields.items()
-                if name != "reason"}
+        answer = (fidelity * self.num_designs + row) * self.num_seeds + column
+        ints, floats = self._int_table[answer], self._float_table[answer]
+        tree = {name: ints[..., i] for i, name in enumerate(self._int_names) if name != "reason"}
+        tree.update({name: floats[..., i] for i, name in enumerate(self._float_names)})
+        tree["terminated"] = tree["terminated"].astype(bool)
+        return tree
 
     def metrics(self, row: int, column: int, epochs: int | None = None) -> Metrics:
         """The exact host-side ``Metrics`` of ``(row, column)`` at fidelity ``epochs``."""
