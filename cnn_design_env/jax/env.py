@@ -228,9 +228,9 @@ class TableEnv:
             ``(obs, state, rewards, dones, infos)``; after the last decision ``obs`` and
             ``state`` are those of the next episode, ``rewards``/``dones``/``infos`` of this one.
         """
-        key, key_reset = jax.random.split(key)
+        # the transition is deterministic, so the whole key goes to the reset (no split)
         state_st, rewards, dones, infos = self._transition(state, actions)
-        state_re = self.reset(key_reset)[1] if reset_state is None else reset_state
+        state_re = self.reset(key)[1] if reset_state is None else reset_state
         done = dones["__all__"]
         state = jax.tree.map(lambda x, y: jax.lax.select(done, x, y), state_re, state_st)
         # observations are a function of the state: the same as selecting between the
