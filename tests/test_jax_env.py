@@ -278,6 +278,11 @@ def test_bad_arguments() -> None:
         TableEnv("no_such_table")
     with pytest.raises(TypeError, match="reward must be callable"):
         TableEnv("table_chain", reward=3)
+    env = TableEnv("table_chain")
+    with pytest.raises(ValueError, match=r"row must be in \[0, 319\], got 320"):
+        env.metrics(320, 0)
+    with pytest.raises(ValueError, match=r"epochs must be in \[1, 6\], got 0"):
+        env.metrics(0, 0, 0)
 
 
 def test_other_rewards_are_tabulated_on_the_host() -> None:

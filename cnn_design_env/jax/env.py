@@ -78,7 +78,8 @@ class TableState:
         actions: ``(N,)`` int32, each agent's decided action, -1 while undecided.
         position: Index of the acting agent (``N`` once the design is complete).
         column: The recorded seed's column in the table (drawn at reset).
-        epochs: The fidelity, in ``[1, E]``.
+        epochs: The fidelity, in ``[1, E]`` (set it with ``state.replace(epochs=...)``; a value
+            outside is clipped into it, as nothing can raise inside ``jit``).
         done: Whether the episode is over.
         step: Steps taken in this episode.
     """
@@ -222,7 +223,7 @@ class TableEnv:
             key: PRNG key (the reset's recorded seed is drawn from it).
             state: The current state.
             actions: Agent name -> action; only the acting agent's is read.
-            reset_state: State to reset to when the episode ends (default: ``reset(key')``).
+            reset_state: State to reset to when the episode ends (default: ``reset(key)``).
 
         Returns:
             ``(obs, state, rewards, dones, infos)``; after the last decision ``obs`` and
@@ -313,9 +314,20 @@ class TableEnv:
         return tree
 
     def metrics(self, row: int, column: int, epochs: int | None = None) -> Metrics:
-        """The exact host-side ``Metrics`` of ``(row, column)`` at fidelity ``epochs``."""
+        """The exact host-side ``Metrics`` of ``(row, column)`` at fidelity ``epochs``.
+
+        Raises:
+            ValueError: If an argument is out of range.
+        """
         e = self.num_epochs if epochs is None else epochs
-        return self._arrays.metrics[e - 1][row][column]
+        for name, value, limit in (("row", row, self.num_designs),
+                                   ("column", column, self.num_seeds),
+                                   ("epochs", e - 1, self.num_epochs)):
+            if not 0 <= int(value) < limit:
+                shown = e if name == "epochs" else value
+                low, high = (1, limit) if name == "epochs" else (0, limit - 1)
+                raise ValueError(f"{name} must be in [{low}, {high}], got {shown!r}")
+        return self._arrays.metrics[int(e) - 1][int(row)][int(column)]
 
     def design_of_row(self, row: int) -> Design:
         """The design stored in table row ``row``."""
