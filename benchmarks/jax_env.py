@@ -18,7 +18,7 @@ timed but not counted) or one Gymnasium step; a design is ``N`` agent-steps. Tim
 of ``--repeats`` runs after a warm-up (compilation excluded). Ends with the floor check:
 at least 10^6 agent-steps/s with 4,096 envs (goal 10^7).
 
-Run: ``python benchmarks/jax_env.py [--table table_chain] [--steps 70] [--repeats 5]``
+Run: ``python benchmarks/jax_env.py [--table table_chain] [--steps 350] [--repeats 5]``
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def gym_rate(table: str, episodes: int, repeats: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", default="table_chain")
-    parser.add_argument("--steps", type=int, default=70, help="steps per env per JAX run")
+    parser.add_argument("--steps", type=int, default=350, help="steps per env per JAX run")
     parser.add_argument("--episodes", type=int, default=300, help="episodes per host run")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
