@@ -279,6 +279,23 @@ def chunk_status(plan: GenerationPlan, work_dir: str | Path) -> dict[str, Any]:
             "mean_loadavg": float(np.mean(loads)) if loads else None}
 
 
+def finished_entries(plan: GenerationPlan, work_dir: str | Path
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, accuracy ``(rows, seeds)`` and termination flags of the chunks written so far."""
+    rows, accuracy, terminated = [], [], []
+    for i in range(plan.num_chunks):
+        path = chunk_path(work_dir, plan, i)
+        if path.exists():
+            chunk = load_table(path)
+            rows.append(np.asarray(plan.rows(i)))
+            accuracy.append(chunk.arrays["accuracy"])
+            terminated.append(chunk.arrays["reason"] > 0)
+    if not rows:
+        seeds = len(plan.seeds)
+        return np.zeros(0, int), np.zeros((0, seeds)), np.zeros((0, seeds), bool)
+    return np.concatenate(rows), np.concatenate(accuracy), np.concatenate(terminated)
+
+
 def assemble(plan: GenerationPlan, work_dir: str | Path, out: str | Path) -> Path:
     """Concatenate every chunk into the table ``out`` (version 2, with a checksum).
 
@@ -330,4 +347,5 @@ def assemble(plan: GenerationPlan, work_dir: str | Path, out: str | Path) -> Pat
 
 
 __all__ = ["GenerationPlan", "assemble", "chunk_path", "chunk_status", "entry_arrays",
-           "evaluate_batch", "generate", "make_evaluator", "program_key", "run_chunk"]
+           "evaluate_batch", "finished_entries", "generate", "make_evaluator", "program_key",
+           "run_chunk"]
