@@ -1,7 +1,10 @@
 """Resumable, chunked generation of a table: train every design x seed, a chunk at a time.
 
 The rows of a space (its designs in table order, :func:`~cnn_design_env.tables.design_of_row`)
-are cut into chunks of ``chunk_size`` designs. Each chunk is trained with the trainer's batched
+are shuffled once with ``np.random.default_rng(order_seed)`` and cut into chunks of
+``chunk_size`` designs: every chunk is a uniform sample of the space, so the statistics of the
+chunks written so far (``make_bench_table.py --stats``) and the throughput of the first chunk
+stand for the whole table. Each chunk is trained with the trainer's batched
 path ``TrainingEvaluator.evaluate_many(designs, seeds)`` (design-seeds sharing a program train
 together) and written at once, atomically (a temporary file renamed into place), as
 ``<work>/<space>/chunk_NNNNN.npz``: a version-2 table file of the chunk's rows (checksum,
@@ -62,6 +65,7 @@ class GenerationPlan:
         chunk_size: Designs per chunk file.
         data: Data set name given to the trainer.
         data_seed: Seed of the data split.
+        order_seed: Seed of the shuffle that assigns rows to chunks.
     """
 
     space: SearchSpace
@@ -70,6 +74,7 @@ class GenerationPlan:
     chunk_size: int = 250
     data: str = "digits"
     data_seed: int = 0
+    order_seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
@@ -85,8 +90,8 @@ class GenerationPlan:
         """Chunks the space is cut into."""
         return -(-self.space.size // self.chunk_size)
 
-    def rows(self, index: int) -> range:
-        """Rows of chunk ``index``.
+    def rows(self, index: int) -> np.ndarray:
+        """Rows of chunk ``index`` (in the order its arrays store them).
 
         Raises:
             IndexError: If there is no such chunk.
@@ -94,7 +99,8 @@ class GenerationPlan:
         if not 0 <= index < self.num_chunks:
             raise IndexError(f"chunk {index} out of range [0, {self.num_chunks})")
         start = index * self.chunk_size
-        return range(start, min(start + self.chunk_size, self.space.size))
+        order = np.random.default_rng(self.order_seed).permutation(self.space.size)
+        return order[start:start + self.chunk_size]
 
     def settings(self) -> dict[str, Any]:
         """What decides the results: every chunk of one table must share these."""
@@ -105,6 +111,7 @@ class GenerationPlan:
         return {"space": self.space.name, "fingerprint": space_fingerprint(self.space),
                 "seeds": list(self.seeds), "epochs": self.epochs,
                 "chunk_size": self.chunk_size, "data": self.data, "data_seed": self.data_seed,
+                "order_seed": self.order_seed,
                 "termination": asdict(TerminationConfig()),
                 "training": {k: repr(v) for k, v in sorted(self.space.training.items())},
                 "action_sizes": list(self.space.action_sizes), "agents": list(self.space.agents)}
@@ -183,7 +190,7 @@ def run_chunk(plan: GenerationPlan, index: int, evaluator: Any, *, batch: int = 
     Design-seeds are ordered by :func:`program_key` and handed to the trainer ``batch`` at a
     time (the progress bar advances per batch).
     """
-    rows = plan.rows(index)
+    rows = [int(r) for r in plan.rows(index)]
     space = plan.space
     entries = [(row, j) for row in rows for j in range(len(plan.seeds))]
     designs = {row: design_of_row(row, space.action_sizes) for row in rows}
@@ -201,7 +208,7 @@ def run_chunk(plan: GenerationPlan, index: int, evaluator: Any, *, batch: int = 
     metrics = [[results[(row, j)] for j in range(len(plan.seeds))] for row in rows]
     arrays = entry_arrays(metrics, plan.epochs)
     arrays.update(action_sizes=np.asarray(space.action_sizes, np.int64),
-                  seeds=np.asarray(plan.seeds, np.int64))
+                  seeds=np.asarray(plan.seeds, np.int64), rows=np.asarray(rows, np.int64))
     measured = {"wall_s": time.perf_counter() - start, "loadavg": float(np.mean(loads)),
                 "design_seeds": len(entries),
                 "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
@@ -247,10 +254,9 @@ def generate(plan: GenerationPlan, work_dir: str | Path, *, evaluator: Any = Non
               disable=not progress, mininterval=2.0) as bar:
         for index in todo:
             arrays, measured = run_chunk(plan, index, evaluator, batch=batch, progress=bar)
-            rows = plan.rows(index)
             metadata = {"space": plan.space.name, "fingerprint": space_fingerprint(plan.space),
                         "agents": list(plan.space.agents), "settings": plan.settings(),
-                        "chunk": {"index": index, "start": rows.start, "stop": rows.stop},
+                        "chunk": {"index": index, "of": plan.num_chunks},
                         **provenance, **measured, "date": measured["finished"][:10]}
             path = chunk_path(work, plan, index)
             tmp = path.with_name(path.stem + ".partial.npz")
@@ -287,7 +293,7 @@ def finished_entries(plan: GenerationPlan, work_dir: str | Path
         path = chunk_path(work_dir, plan, i)
         if path.exists():
             chunk = load_table(path)
-            rows.append(np.asarray(plan.rows(i)))
+            rows.append(chunk.arrays["rows"])
             accuracy.append(chunk.arrays["accuracy"])
             terminated.append(chunk.arrays["reason"] > 0)
     if not rows:
@@ -315,6 +321,9 @@ def assemble(plan: GenerationPlan, work_dir: str | Path, out: str | Path) -> Pat
     reasons = [""]
     for chunk in chunks:
         reasons += [str(r) for r in chunk.arrays["reasons"] if str(r) not in reasons]
+    rows = np.concatenate([chunk.arrays["rows"] for chunk in chunks])
+    if not np.array_equal(np.sort(rows), np.arange(plan.space.size)):
+        raise ValueError(f"{plan.space.name}: the chunks do not cover every row exactly once")
     arrays: dict[str, np.ndarray] = {}
     for key in (*PER_DESIGN, *PER_SEED, *CURVES):
         parts = []
@@ -324,7 +333,9 @@ def assemble(plan: GenerationPlan, work_dir: str | Path, out: str | Path) -> Pat
                 remap = np.asarray([reasons.index(str(r)) for r in chunk.arrays["reasons"]])
                 part = remap[part].astype(np.int16)
             parts.append(part)
-        arrays[key] = np.concatenate(parts)
+        merged = np.concatenate(parts)
+        arrays[key] = np.empty_like(merged)
+        arrays[key][rows] = merged
     arrays.update(action_sizes=np.asarray(plan.space.action_sizes, np.int64),
                   seeds=np.asarray(plan.seeds, np.int64),
                   reasons=np.asarray(reasons, dtype=np.str_))
