@@ -33,6 +33,7 @@ from cnn_design_env.tables.generate import (
     chunk_status,
     finished_entries,
     generate,
+    make_evaluator,
 )
 from cnn_design_env.tables.quality import quality_markdown, quality_stats
 
@@ -54,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="stop after this many chunks (default: all missing)")
     parser.add_argument("--batch", type=int, default=64,
                         help="design-seeds per evaluate_many call")
+    parser.add_argument("--form", default=None, choices=("exact", "masked", "auto"),
+                        help="the trainer's form (batched trainer only; default: its own)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--status", action="store_true", help="chunks done, throughput, plan")
     group.add_argument("--assemble", action="store_true", help="pack the chunks into tables")
@@ -105,8 +108,10 @@ def main(argv: list[str] | None = None) -> None:
         elif args.assemble:
             print(f"{name}: {assemble(plan, args.work_dir, Path(args.out) / f'{name}.npz')}")
         else:
+            trainer = {} if args.form is None else {"form": args.form}
             written = generate(plan, args.work_dir, max_chunks=args.max_chunks,
-                               command=args.command, batch=args.batch)
+                               command=args.command, batch=args.batch,
+                               evaluator=make_evaluator(plan, **trainer))
             print(f"{name}: wrote {len(written)} chunks", flush=True)
 
 

@@ -122,12 +122,13 @@ def chunk_path(work_dir: str | Path, plan: GenerationPlan, index: int) -> Path:
     return Path(work_dir) / plan.space.name / f"chunk_{index:05d}.npz"
 
 
-def make_evaluator(plan: GenerationPlan) -> Any:
-    """The trainer at the plan's settings (no persistent cache: a table records cold runs)."""
+def make_evaluator(plan: GenerationPlan, **trainer: Any) -> Any:
+    """The trainer at the plan's settings (no persistent cache: a table records cold runs);
+    ``trainer`` keywords (e.g. ``form="exact"``) go to ``TrainingEvaluator``."""
     from cnn_design_env.evaluators.training import TrainingEvaluator
 
     return TrainingEvaluator(plan.space, plan.data, epochs=plan.epochs,
-                             data_seed=plan.data_seed, persistent_cache=False)
+                             data_seed=plan.data_seed, persistent_cache=False, **trainer)
 
 
 def evaluate_batch(evaluator: Any, designs: Sequence[Design], seeds: Sequence[int]
