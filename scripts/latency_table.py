@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     for batch, r in result.items():
         print(f"  batch {batch}: {100 * r['within_10']:.1f} % within +-10 %, "
               f"{100 * r['within_20']:.1f} % within +-20 % (floor 80 %), median |error| "
-              f"{100 * r['median_abs_error']:.1f} % over {r['designs']} measured designs "
+              f"{100 * r['median_abs_error']:.1f} %, median predicted/measured "
+              f"{r['median_ratio']:.2f}, over {r['designs']} measured designs "
               f"({validate_s:.0f} s)")
     if args.out:
         np.savez_compressed(args.out, latency_ms=latency, batches=np.asarray(BATCHES),
