@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--space", default="bench_chain")
     parser.add_argument("--validate", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--calibrate", type=int, default=0,
+                        help="designs (apart from the validated ones) for a linear calibration")
     parser.add_argument("--out", default="")
     args = parser.parse_args(argv)
     space = get_space(args.space)
@@ -46,10 +48,15 @@ def main(argv: list[str] | None = None) -> None:
     for design in dict.fromkeys(representatives.values()):
         table.measure_design(design)
     build_s = time.perf_counter() - start
-    latency = np.array([[table.predict(d, b) for b in BATCHES] for d in designs])
     rng = np.random.default_rng(args.seed)
-    sample = [designs[i] for i in rng.choice(len(designs), size=args.validate, replace=False)]
+    picked = rng.choice(len(designs), size=args.validate + args.calibrate, replace=False)
+    sample = [designs[i] for i in picked[:args.validate]]
     start = time.perf_counter()
+    if args.calibrate:
+        table.calibrate([designs[i] for i in picked[args.validate:]])
+        print(f"calibration on {args.calibrate} other designs (ms = a + b * layer sum): "
+              f"{table.calibration}")
+    latency = np.array([[table.predict(d, b) for b in BATCHES] for d in designs])
     result = validate(table, sample)
     validate_s = time.perf_counter() - start
     load_after = os.getloadavg()[0]

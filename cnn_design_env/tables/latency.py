@@ -80,6 +80,7 @@ class LatencyTable:
     layers: dict[tuple, float] = field(default_factory=dict)
     overhead: dict[int, float] = field(default_factory=dict)
     repeats: int = 5
+    calibration: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     def measure_design(self, design: Design, batches: Sequence[int] = BATCHES) -> None:
         """Time every layer configuration of ``design`` not yet in the table."""
@@ -122,7 +123,24 @@ class LatencyTable:
         for info in analyze(self.space, design).layers:
             if info.kind != "input":
                 total += self.layers[(layer_key(self.space, info), batch)] - overhead
+        if batch in self.calibration:
+            intercept, slope = self.calibration[batch]
+            return intercept + slope * total
         return total
+
+    def calibrate(self, designs: Sequence[Design], batches: Sequence[int] = BATCHES) -> None:
+        """Fit ``measured = a + b * layer-sum prediction`` per batch size on ``designs``
+        (measured whole; keep them apart from the designs :func:`validate` is given)."""
+        for batch in batches:
+            self.calibration.pop(batch, None)
+            raw, measured = [], []
+            for design in designs:
+                self.measure_design(design, (batch,))
+                raw.append(self.predict(design, batch))
+                measured.append(measure_network(self.space, design, batch,
+                                                repeats=self.repeats))
+            slope, intercept = np.polyfit(raw, measured, 1)
+            self.calibration[batch] = (float(intercept), float(slope))
 
 
 def measure_network(space: SearchSpace, design: Design, batch: int, *, repeats: int = 5

@@ -54,3 +54,22 @@ def test_validation_shares_follow_the_errors(monkeypatch):
 def test_time_call_needs_five_repeats():
     with pytest.raises(ValueError, match="repeats >= 5"):
         lat.time_call(lambda: None, [], repeats=3)
+
+
+def test_calibration_fits_measured_on_layer_sums(monkeypatch):
+    space = tiny_space()
+    table = lat.LatencyTable(space)
+    designs = [Design((a, b)) for a in (0, 1) for b in (0, 1)]
+    table.overhead[1] = 0.0
+    for design in designs:
+        for info in analyze(space, design).layers[1:]:
+            slow = info.kind == "conv" and info.hparams["kernels"] == 4
+            table.layers[(lat.layer_key(space, info), 1)] = 3.0 if slow else 1.0
+    raw = {d: table.predict(d, 1) for d in designs}
+    assert sorted(set(raw.values())) == [5.0, 7.0]
+    monkeypatch.setattr(lat.LatencyTable, "measure_design", lambda self, d, b: None)
+    monkeypatch.setattr(lat, "measure_network", lambda space, d, b, repeats: 0.5 * raw[d] + 1)
+    table.calibrate(designs, (1,))
+    assert table.calibration[1] == pytest.approx((1.0, 0.5))
+    assert table.predict(designs[3], 1) == pytest.approx(0.5 * raw[designs[3]] + 1)
+    assert lat.validate(table, designs, (1,))[1]["within_10"] == 1.0
