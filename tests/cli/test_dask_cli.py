@@ -48,7 +48,7 @@ def test_search_runs_on_a_dask_local_cluster(cli, tmp_path, cluster) -> None:
     with Journal(local / "evaluations.jsonl") as log:
         SearchLoop(state, spec=spec, executor=InlineExecutor(), reward=PaperReward(),
                    episodes=14, in_flight=2, journal=log,
-                   checkpoint_path=local / "checkpoint.pkl").run()
+                   checkpoint_path=local / "checkpoint.npz").run()
     expected = [(r.index, r.design.actions, r.eval_seed, r.reward)
                 for r in read_journal(local / "evaluations.jsonl").ordered()]
     assert outcome(out) == expected
