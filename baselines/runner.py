@@ -9,8 +9,9 @@ time is recorded beside the simulated cost.
 Every evaluation goes through :func:`~cnn_design_env.evaluators.safe_evaluate` (an evaluator that
 raises gives a terminated ``Metrics``, i.e. the reward's penalty), and a NaN or infinite metric or
 reward becomes a terminated evaluation with the penalty and the reason
-(:func:`~cnn_design_env.evaluators.faults.scored`), so no searcher is told a non-finite reward. Evaluation seeds are drawn from
-``np.random.default_rng(seed)``, so methods run with the same ``seed`` see the same seeds.
+(:func:`~cnn_design_env.evaluators.faults.scored`), so no searcher is told a non-finite reward.
+Evaluation seeds are drawn from ``np.random.default_rng(seed)``, so methods run with the same
+``seed`` see the same seeds.
 
 A searcher that raises (in ``ask`` or ``tell``), asks a design outside the space, or a reward that
 raises, stops the run: the history keeps every evaluation so far and records the error with the

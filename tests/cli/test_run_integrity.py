@@ -247,7 +247,7 @@ def test_a_run_whose_files_are_links_is_refused(tmp_path) -> None:
     target.write_text("precious")
     (out / "summary.json").unlink()
     (out / "summary.json").symlink_to(target)
-    with pytest.raises(ValueError, match="summary.json is a symbolic link"):
+    with pytest.raises(ValueError, match=r"summary\.json is a symbolic link"):
         resume(out, episodes=4)
     assert target.read_text() == "precious"
 
