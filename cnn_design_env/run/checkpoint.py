@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -155,20 +154,13 @@ def save(path: str | os.PathLike[str], state: LoopState,
     Raises:
         TypeError: If the searcher's state holds Python objects or is not JSON.
     """
-    target = Path(path)
+    from cnn_design_env.run.layout import atomic_write
+
     arrays, meta = document(state)
     meta["identity"] = dict(identity or {})
     text = json.dumps(meta, allow_nan=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **{META_KEY: np.array(text)}, **arrays)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
+    return atomic_write(path, lambda handle: np.savez(handle, **{META_KEY: np.array(text)},
+                                                      **arrays))
 
 
 def read(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

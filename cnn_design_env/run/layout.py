@@ -28,9 +28,9 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cnn_design_env.run.config import RunConfig
 
@@ -280,13 +280,19 @@ class RunDir:
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` atomically: a new temporary file (``O_EXCL``, so never a link)
-    renamed over ``path`` (which replaces a link, never follows it)."""
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda handle: handle.write(text.encode()))
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], Any]) -> Path:
+    """Call ``write(handle)`` on a new temporary file beside ``path`` (created with ``O_EXCL``,
+    so never through a link) and rename it over ``path`` (which replaces a link, never follows
+    it): ``path`` is always either the old file or the whole new one."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -296,4 +302,4 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 __all__ = ["BEST", "CHECKPOINT", "CONFIG", "FINAL", "JOURNAL", "LOCK", "MARKER", "PLOTS",
-           "PLOT_FILES", "RUN_FILES", "STUDY", "SUMMARY", "RunDir", "write_text"]
+           "PLOT_FILES", "RUN_FILES", "STUDY", "SUMMARY", "RunDir", "atomic_write", "write_text"]

@@ -135,6 +135,8 @@ class SearchLoop:
         self.on_tell = tuple(on_tell)
         self.time_limit_s = time_limit_s
         self.replay = replay
+        # while replaying, no checkpoint: one of a replay cut short would hide the journal's rest
+        self._replay_until = max(self.completed) + 1 if replay and self.completed else 0
         self.identity = dict(identity or {})
         self.stopped = ""
         self._wall_offset = float(wall_offset)
@@ -177,7 +179,9 @@ class SearchLoop:
         return self.stopped
 
     def checkpoint(self) -> None:
-        """Save the state (called after every tell)."""
+        """Save the state (called after every tell; not while replaying the journal)."""
+        if self.state.told < self._replay_until:
+            return
         self.state.pending = [item.ask for item in self._queue]
         self.state.wall_s = self.wall_s
         checkpoint.save(self.checkpoint_path, self.state, self.identity)

@@ -415,3 +415,19 @@ def test_the_time_limit_outside_the_main_thread(tmp_path) -> None:
     thread.join(20)
     assert time.monotonic() - began < 10
     assert answers[0].terminated and answers[0].reason.startswith("time limit")
+
+
+def test_a_replay_that_disagrees_stops_and_loses_nothing(tmp_path) -> None:
+    from cnn_design_env.run.loop import ReplayError
+
+    start(config("evolution", 14), tmp_path / "whole")
+    out = tmp_path / "run"
+    start(config("evolution", 10), out)
+    (out / "checkpoint.npz").unlink()
+    lines = (out / "evaluations.jsonl").read_bytes()
+    with pytest.raises(ReplayError, match=r"diverged at evaluation \d+.*--workers"):
+        resume(out, workers=2, episodes=14)  # two in flight: another sequence of asks
+    assert (out / "evaluations.jsonl").read_bytes() == lines
+    assert not (out / "checkpoint.npz").exists()  # no checkpoint of a replay cut short
+    resume(out, workers=1, episodes=14)
+    assert outcome(out) == outcome(tmp_path / "whole")
