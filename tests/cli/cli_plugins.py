@@ -69,7 +69,8 @@ class Faulty:
     """``FixtureEvaluator`` whose designs with ``crc32 % every == 0`` misbehave: ``fault`` is
     ``"nan"`` (accuracy NaN), ``"inf"`` (accuracy +inf, so an infinite reward), ``"raise"``
     (``RuntimeError``), ``"exit"`` (``SystemExit``), ``"sleep"`` (sleeps ``sleep`` seconds) or
-    ``"interrupt"`` (``KeyboardInterrupt``, once: then the file ``flag`` exists)."""
+    ``"interrupt"`` (``KeyboardInterrupt``, once: then the file ``flag`` exists); ``"none"``:
+    no fault."""
 
     def __init__(self, space: SearchSpace, *, fault: str = "nan", every: int = 3,
                  sleep: float = 30.0, flag: str = "") -> None:
@@ -82,7 +83,7 @@ class Faulty:
 
     def evaluate(self, design: Design, *, seed: int) -> Metrics:
         metrics = self.inner.evaluate(design, seed=seed)
-        if not self.bad(design):
+        if self.fault == "none" or not self.bad(design):
             return metrics
         if self.fault == "nan":
             return dataclasses.replace(metrics, accuracy=float("nan"))
@@ -97,6 +98,8 @@ class Faulty:
                 return metrics
             open(self.flag, "w").close()
             raise KeyboardInterrupt
+        if self.fault != "sleep":
+            raise ValueError(f"unknown fault {self.fault!r}")
         time.sleep(self.sleep)
         return metrics
 
