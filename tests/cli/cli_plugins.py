@@ -69,20 +69,29 @@ class Faulty:
     """``FixtureEvaluator`` whose designs with ``crc32 % every == 0`` misbehave: ``fault`` is
     ``"nan"`` (accuracy NaN), ``"inf"`` (accuracy +inf, so an infinite reward), ``"raise"``
     (``RuntimeError``), ``"exit"`` (``SystemExit``), ``"sleep"`` (sleeps ``sleep`` seconds) or
-    ``"interrupt"`` (``KeyboardInterrupt``, once: then the file ``flag`` exists); ``"none"``:
-    no fault."""
+    ``"interrupt"`` (``KeyboardInterrupt`` at the ``after``-th evaluation of any design, counted
+    across processes, once: then the file ``flag`` exists); ``"none"``: no fault."""
 
     def __init__(self, space: SearchSpace, *, fault: str = "nan", every: int = 3,
-                 sleep: float = 30.0, flag: str = "") -> None:
+                 sleep: float = 30.0, flag: str = "", after: int = 0) -> None:
         self.inner = FixtureEvaluator(space, noise=0.01)
         self.space = space
         self.fault, self.every, self.sleep, self.flag = fault, int(every), float(sleep), flag
+        self.after = int(after)
 
     def bad(self, design: Design) -> bool:
         return zlib.crc32(bytes(design.actions)) % self.every == 0
 
     def evaluate(self, design: Design, *, seed: int) -> Metrics:
         metrics = self.inner.evaluate(design, seed=seed)
+        if self.fault == "interrupt" and self.after:
+            with open(f"{self.flag}.count", "ab") as count:  # O_APPEND: one byte per evaluation
+                count.write(b".")
+            if os.path.getsize(f"{self.flag}.count") >= self.after and not os.path.exists(
+                    self.flag):
+                open(self.flag, "w").close()
+                raise KeyboardInterrupt
+            return metrics
         if self.fault == "none" or not self.bad(design):
             return metrics
         if self.fault == "nan":

@@ -164,3 +164,28 @@ def test_checkpoint_detects_corruption(tmp_path) -> None:
     path.write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="not a cnn-design checkpoint"):
         checkpoint.load(path, make_searcher("random", SPACE, seed=0))
+
+
+def test_the_gp_searcher_checkpoints_too(tmp_path) -> None:
+    pytest.importorskip("optuna")
+    pytest.importorskip("torch")
+    pytest.importorskip("scipy")
+
+    def build(directory):
+        searcher = make_searcher("gp", SPACE, seed=3, n_startup_trials=4)
+        searcher.bind_storage(directory, "study")
+        return searcher
+
+    (tmp_path / "a").mkdir()
+    searcher, rng = build(tmp_path / "a"), np.random.default_rng(0)
+    for _ in range(6):
+        searcher.tell(searcher.ask(), float(rng.random()))
+    checkpoint.save(tmp_path / "a" / "checkpoint.npz",
+                    LoopState(searcher=searcher, seeds=np.random.default_rng(1), told=6))
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    restored = checkpoint.load(tmp_path / "b" / "checkpoint.npz", build(tmp_path / "b")).searcher
+    for _ in range(2):
+        design, reward = searcher.ask(), float(rng.random())
+        assert restored.ask() == design
+        searcher.tell(design, reward)
+        restored.tell(design, reward)
