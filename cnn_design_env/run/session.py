@@ -233,8 +233,8 @@ def resume(path: str | os.PathLike[str], *, episodes: int | None = None,
     if not run.path.is_dir():
         raise FileNotFoundError(f"no run directory at {str(run.path)!r}")
     if not run.is_run():
-        raise FileNotFoundError(f"{str(run.path)!r} is not a run directory (no "
-                                f"{MARKER} marker, no {CONFIG})")
+        raise FileNotFoundError(f"{str(run.path)!r} is not a run directory (it has no "
+                                f"{MARKER} marker: it was not created by 'cnn-design search')")
     with run.lock():
         run.check_links()
         run.clean_temporary()

@@ -309,3 +309,17 @@ def test_a_replay_that_disagrees_stops_and_loses_nothing(tmp_path) -> None:
     assert not (out / "checkpoint.npz").exists()  # no checkpoint of a replay cut short
     resume(out, workers=1, episodes=14)
     assert outcome(out) == outcome(tmp_path / "whole")
+
+
+def test_a_run_of_the_previous_format_can_be_replaced_not_resumed(tmp_path) -> None:
+    """``make run`` (``--overwrite``) over a run made before the marker existed."""
+    out = tmp_path / "old"
+    (out / "plots").mkdir(parents=True)
+    (out / "config.json").write_text(json.dumps({"format": 1, "space": "vgg_mini"}))
+    for name in ("evaluations.jsonl", "checkpoint.pkl", "summary.json", "plots/pareto.png"):
+        (out / name).write_text("old")
+    with pytest.raises(ValueError, match="format 1, whose checkpoints were pickles"):
+        resume(out)
+    assert not (out / "checkpoint.npz").exists() and (out / "checkpoint.pkl").exists()
+    start(config("random", 3), out, overwrite=True)
+    assert not (out / "checkpoint.pkl").exists() and len(journal(out)) == 3
