@@ -104,7 +104,8 @@ def with_time_limit(fn: Callable[[], T], seconds: float | None) -> T:
         return fn()
     if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds > 0):
         raise ValueError(f"a time limit must be a positive number of seconds, got {seconds!r}")
-    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+    if (threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+            and signal.getitimer(signal.ITIMER_REAL)[0] == 0):  # no timer of someone else's
         return _alarm(fn, float(seconds))
     return _watched(fn, float(seconds))
 
