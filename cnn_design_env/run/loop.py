@@ -62,13 +62,11 @@ SEED_BOUND = 2**31 - 1
 """Evaluation seeds are drawn in ``[0, SEED_BOUND)``, as the env and ``baselines.run`` do."""
 
 RecordCallback = Callable[[Record], None]
+TellCallback = Callable[[Record, LoopState], None]
 
 
 class ReplayError(ValueError):
     """Replaying the journal into a fresh searcher asked something the journal does not hold."""
-
-
-TellCallback = Callable[[Record, LoopState], None]
 
 
 @dataclass
@@ -210,9 +208,9 @@ class SearchLoop:
         else:
             if known is not None and self.replay:
                 raise ReplayError(
-                    f"{self.journal.path}: replaying the journal into a fresh {self.spec.kind} "
-                    f"search diverged at evaluation {ask.index}: the journal holds design "
-                    f"{known.design.actions} (seed {known.eval_seed}), the method asked "
+                    f"{self.journal.path}: replaying the journal into a fresh "
+                    f"{type(self.state.searcher).__name__} diverged at evaluation {ask.index}: "
+                    f"the journal holds design {known.design.actions} (seed {known.eval_seed}), the method asked "
                     f"{ask.design.actions} (seed {ask.eval_seed}); the method is not a function "
                     "of its seed and tells, or the run was made with another number of workers "
                     "(resume with that --workers). The journal is left as it is")
