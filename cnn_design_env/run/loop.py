@@ -210,8 +210,9 @@ class SearchLoop:
                 raise ReplayError(
                     f"{self.journal.path}: replaying the journal into a fresh "
                     f"{type(self.state.searcher).__name__} diverged at evaluation {ask.index}: "
-                    f"the journal holds design {known.design.actions} (seed {known.eval_seed}), the method asked "
-                    f"{ask.design.actions} (seed {ask.eval_seed}); the method is not a function "
+                    f"the journal holds design {known.design.actions} (seed {known.eval_seed}), "
+                    f"the method asked {ask.design.actions} (seed {ask.eval_seed}); the method "
+                    "is not a function "
                     "of its seed and tells, or the run was made with another number of workers "
                     "(resume with that --workers). The journal is left as it is")
             if known is not None:
