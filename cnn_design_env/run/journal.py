@@ -87,7 +87,7 @@ class Record:
         """
         epsilon = data.get("epsilon")
         index = data["index"]
-        if not isinstance(index, int) or index < 0:
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
             raise ValueError(f"index must be a non-negative integer, got {index!r}")
         return cls(index=index, design=Design(tuple(data["design"])),
                    eval_seed=int(data["eval_seed"]), metrics=Metrics.from_dict(data["metrics"]),
@@ -205,7 +205,7 @@ def read_journal(path: str | os.PathLike[str], *, run_id: str | None = None) -> 
             raise JournalError(f"{path}: line {number} is empty (the journal is corrupted)")
         try:
             record = Record.from_dict(json.loads(line))
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        except Exception as error:  # whatever a damaged line makes the parser raise
             snippet = line[:80].decode("utf-8", "replace")
             raise JournalError(f"{path}: line {number} is not a valid evaluation record "
                                f"({type(error).__name__}: {error}): {snippet!r}") from error

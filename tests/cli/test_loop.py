@@ -212,3 +212,21 @@ def test_a_damaged_checkpoint_is_refused_or_intact(tmp_path) -> None:
         arrays, meta = checkpoint.document(state)
         assert meta == reference[1] and arrays.keys() == reference[0].keys()
         assert all(np.array_equal(arrays[k], reference[0][k]) for k in arrays)
+
+
+def test_a_damaged_journal_is_a_journal_error_naming_the_line(tmp_path) -> None:
+    run_loop(tmp_path, make_searcher("random", SPACE, seed=0), episodes=5, seed=0)
+    path = tmp_path / "evaluations.jsonl"
+    data = path.read_bytes()
+    rng = np.random.default_rng(0)
+    for _ in range(80):
+        damaged = bytearray(data)
+        for offset in rng.choice(len(data) - 1, size=int(rng.integers(1, 4)), replace=False):
+            damaged[offset] = int(rng.integers(256))
+        path.write_bytes(bytes(damaged))
+        try:
+            contents = read_journal(path)
+        except JournalError as error:
+            assert str(path) in str(error) and "line" in str(error)
+            continue
+        assert contents.lines <= 5  # a damaged last line may read as a write cut short
