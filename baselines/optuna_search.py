@@ -17,16 +17,31 @@ sets Optuna's log level to WARNING (Optuna's logger is process-wide). Samplers a
 searcher's seed, so a seed gives the same designs for the same rewards.
 
 A design told without having been asked (a warm start) is added as a finished trial.
+
+State (``state_dict`` / ``load_state_dict``, for run checkpoints): the study lives in Optuna's own
+journal storage (:meth:`OptunaSearcher.bind_storage`: ``optuna.storages.JournalStorage`` on a
+file of the run directory, the study named after the run), so resuming it is Optuna's documented
+``load_study`` and nothing of Optuna is pickled. The checkpoint holds what the storage does not:
+the samplers' random states (``RandomState`` arrays), the trials asked and not yet told, and the
+size and SHA-256 of the storage file when it was written. On resume the file is cut back to that
+size (operations written after the checkpoint, by asks and tells the loop will redo, are
+dropped, as a database rolls back to its last commit), and a file that differs from what the
+checkpoint saw is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
 import warnings
 from abc import abstractmethod
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from baselines.base import Searcher
 from baselines.pareto import OBJECTIVES, Objective
@@ -34,6 +49,8 @@ from cnn_design_env.evaluators import Metrics
 from cnn_design_env.space import Design, SearchSpace
 
 DISTRIBUTIONS = ("categorical", "int")
+STORAGE_FILE = "optuna.journal"
+"""The file of the Optuna journal storage in a run directory."""
 
 
 def import_optuna() -> Any:
@@ -86,8 +103,122 @@ class OptunaSearcher(Searcher):
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             sampler = self.make_sampler(optuna)
         self.study = optuna.create_study(sampler=sampler, directions=list(self.directions()))
-        self._pending: dict[Design, deque[Any]] = {}
+        self._pending: dict[Design, deque[int]] = {}  # asked, not told: trial numbers
+        self.storage_path: Path | None = None
+        self._study_name = ""
+        self._digest = hashlib.sha256()
+        self._digested = 0
 
+    # ------------------------------------------------------------- storage
+    def bind_storage(self, directory: str | os.PathLike[str], study_name: str) -> None:
+        """Keep the study in Optuna's journal storage, the file ``directory/optuna.journal``.
+
+        Called once, before the first ask. A new file gets a new study; an existing one is
+        opened by :meth:`load_state_dict` (after it is cut back to the checkpoint).
+        """
+        if len(self.study.trials):
+            raise RuntimeError("bind_storage must be called before the first ask or tell")
+        self.storage_path = Path(directory) / STORAGE_FILE
+        self._study_name = study_name
+        if not self.storage_path.exists():
+            self._open_study()
+
+    def _open_study(self) -> None:
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+        path = str(self.storage_path)
+        storage = JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+        self.study = self._optuna.create_study(
+            storage=storage, study_name=self._study_name, sampler=self.study.sampler,
+            directions=list(self.directions()), load_if_exists=True)
+
+    def _storage_digest(self) -> tuple[int, str]:
+        """Size and SHA-256 of the storage file, hashed incrementally."""
+        size = self.storage_path.stat().st_size
+        with self.storage_path.open("rb") as handle:
+            handle.seek(self._digested)
+            self._digest.update(handle.read(size - self._digested))
+        self._digested = size
+        return size, self._digest.hexdigest()
+
+    def _restore_storage(self, size: int, digest: str) -> None:
+        path = self.storage_path
+        if not path.is_file() or path.is_symlink() or path.stat().st_size < size:
+            raise ValueError(f"{path} is missing or shorter than the checkpoint saw ({size} "
+                             "bytes)")
+        with path.open("rb") as handle:
+            prefix = handle.read(size)
+        if hashlib.sha256(prefix).hexdigest() != digest:
+            raise ValueError(f"{path} differs from the file the checkpoint saw (SHA-256)")
+        if path.stat().st_size > size:
+            os.truncate(path, size)  # drop the operations of asks and tells made after it
+        Path(f"{path}.lock").unlink(missing_ok=True)  # left by a kill (the run is locked)
+        self._digest, self._digested = hashlib.sha256(prefix), size
+        self._open_study()
+
+    # --------------------------------------------------------------- state
+    def _random_states(self) -> Iterator[tuple[str, Any]]:
+        """``(path, LazyRandomState)`` of the sampler and the samplers it holds (once each)."""
+        from optuna.samplers._lazy_random_state import LazyRandomState
+
+        seen: set[int] = set()
+
+        def walk(obj: Any, prefix: str, depth: int) -> Iterator[tuple[str, Any]]:
+            for name, value in sorted(vars(obj).items()):
+                if isinstance(value, LazyRandomState) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield prefix + name, value
+                elif (depth < 2 and hasattr(value, "__dict__")
+                      and type(value).__module__.startswith("optuna.samplers")):
+                    yield from walk(value, f"{prefix}{name}.", depth + 1)  # nested samplers
+
+        yield from walk(self.study.sampler, "", 0)
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """``(arrays, meta)``: the samplers' random states, the pending trials and the storage
+        file's size and digest (the trials themselves are in the storage).
+
+        Raises:
+            NotImplementedError: If the study is not in a storage file (:meth:`bind_storage`):
+                a checkpoint then holds no state and a resume replays the journal.
+        """
+        if self.storage_path is None:
+            raise NotImplementedError("an Optuna searcher's state needs its study in a storage "
+                                      "file; call bind_storage(directory, study_name) first")
+        arrays: dict[str, np.ndarray] = {}
+        randoms = {}
+        for name, lazy in self._random_states():
+            kind, keys, pos, has_gauss, gauss = lazy.rng.get_state(legacy=True)
+            arrays[f"random_state/{name}"] = np.asarray(keys, dtype=np.uint32)
+            randoms[name] = [kind, int(pos), int(has_gauss), float(gauss)]
+        size, digest = self._storage_digest()
+        pending = [[list(d.actions), list(q)] for d, q in self._pending.items() if q]
+        return arrays, {"random_states": randoms, "pending": pending, "study": self._study_name,
+                        "storage": {"file": STORAGE_FILE, "bytes": size, "sha256": digest}}
+
+    def load_state_dict(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`: cut the storage back, ``load_study``, random states.
+
+        Raises:
+            ValueError: If the storage file is missing or not the one the checkpoint saw, or the
+                random states do not fit this sampler.
+        """
+        if self.storage_path is None:
+            raise RuntimeError("call bind_storage(directory, study_name) before load_state_dict")
+        storage = meta["storage"]
+        self._restore_storage(int(storage["bytes"]), str(storage["sha256"]))
+        states = dict(self._random_states())
+        if set(states) != set(meta["random_states"]):
+            raise ValueError(f"random states {sorted(meta['random_states'])} do not fit this "
+                             f"sampler's {sorted(states)}")
+        for name, (kind, pos, has_gauss, gauss) in meta["random_states"].items():
+            keys = np.asarray(arrays[f"random_state/{name}"], dtype=np.uint32)
+            states[name].rng.set_state((kind, keys, int(pos), int(has_gauss), float(gauss)))
+        self._pending = {Design(tuple(int(a) for a in actions)): deque(int(n) for n in numbers)
+                         for actions, numbers in meta["pending"]}
+
+    # ------------------------------------------------------------- sampling
     @abstractmethod
     def make_sampler(self, optuna: Any) -> Any:
         """The Optuna sampler, seeded with ``self.seed``."""
@@ -104,7 +235,7 @@ class OptunaSearcher(Searcher):
         """The sampler's next design."""
         trial = self.study.ask(self.distributions)
         design = Design(tuple(int(trial.params[a]) for a in self.space.agents))
-        self._pending.setdefault(design, deque()).append(trial)
+        self._pending.setdefault(design, deque()).append(trial.number)
         return design
 
     def tell(self, design: Design, reward: float, metrics: Metrics | None = None) -> None:

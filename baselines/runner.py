@@ -7,8 +7,11 @@ evaluation that crosses ``budget_seconds`` is kept (its cost was not known befor
 time is recorded beside the simulated cost.
 
 Every evaluation goes through :func:`~cnn_design_env.evaluators.safe_evaluate` (an evaluator that
-raises gives a terminated ``Metrics``, i.e. the reward's penalty). Evaluation seeds are drawn from
-``np.random.default_rng(seed)``, so methods run with the same ``seed`` see the same seeds.
+raises gives a terminated ``Metrics``, i.e. the reward's penalty), and a NaN or infinite metric or
+reward becomes a terminated evaluation with the penalty and the reason
+(:func:`~cnn_design_env.evaluators.faults.scored`), so no searcher is told a non-finite reward.
+Evaluation seeds are drawn from ``np.random.default_rng(seed)``, so methods run with the same
+``seed`` see the same seeds.
 
 A searcher that raises (in ``ask`` or ``tell``), asks a design outside the space, or a reward that
 raises, stops the run: the history keeps every evaluation so far and records the error with the
@@ -33,6 +36,7 @@ import numpy as np
 
 from baselines.base import Searcher
 from cnn_design_env.evaluators import Evaluator, Metrics, safe_evaluate
+from cnn_design_env.evaluators.faults import scored
 from cnn_design_env.reward import Reward
 from cnn_design_env.run.recommend import EXTRA_SEEDS, TOP_K, Recommendation, recommend
 from cnn_design_env.space import Design
@@ -236,7 +240,7 @@ def run(searcher: Searcher, evaluator: Evaluator, reward: Reward, *,
             eval_seed = int(seeds.integers(SEED_BOUND))
             metrics = safe_evaluate(evaluator, design, seed=eval_seed)
             phase = "reward"
-            value = float(reward(metrics))
+            metrics, value = scored(metrics, reward)
             cost += max(0.0, float(metrics.cost_s))
             zero_streak = zero_streak + 1 if metrics.cost_s <= 0 else 0
             phase = "tell"

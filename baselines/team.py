@@ -11,8 +11,10 @@ same evaluator and reward as every other method.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
 
 from baselines.base import Searcher
 from cnn_design_env.episode import DesignEpisode
@@ -88,6 +90,23 @@ class TeamSearcher(Searcher):
     def tell(self, design: Design, reward: float, metrics: Metrics | None = None) -> None:
         """``team.learn(design, reward, metrics)``."""
         self.team.learn(design, float(reward), metrics)
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The team's ``state_dict()`` (the searcher itself keeps nothing between episodes).
+
+        Raises:
+            NotImplementedError: If the team has no ``state_dict`` (a run then rebuilds it by
+                replaying its journal).
+        """
+        own = getattr(self.team, "state_dict", None)
+        if not callable(own) or not callable(getattr(self.team, "load_state_dict", None)):
+            raise NotImplementedError(f"team {type(self.team).__name__} has no state_dict")
+        arrays, meta = own()
+        return dict(arrays), {"team": meta}
+
+    def load_state_dict(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` into the team."""
+        self.team.load_state_dict(arrays, meta["team"])
 
 
 def shared_q_searcher(space: SearchSpace, *, seed: int, **kwargs: Any) -> TeamSearcher:

@@ -53,6 +53,22 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _run_dir(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a run directory, got an empty path")
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     """``--workers K`` | ``--scheduler ADDRESS`` (and ``--scheduler-timeout``)."""
     parser.add_argument("--workers", type=_positive_int, default=None, metavar="K",
@@ -104,10 +120,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="evaluate repeated designs again instead of reusing the result")
     parser.add_argument("--stop-on-convergence", action="store_true",
                         help="marl: stop as soon as the agents converge")
-    parser.add_argument("--out", required=True, metavar="DIR",
-                        help="run directory to create, e.g. runs/NAME")
+    parser.add_argument("--eval-timeout", type=_seconds, default=None, metavar="S",
+                        help="wall-clock seconds one evaluation may take; past it the design is "
+                        "terminated (the reward's penalty) and the search goes on (default: no "
+                        "limit)")
+    parser.add_argument("--out", required=True, metavar="DIR", type=_run_dir,
+                        help="run directory to create (new or empty), e.g. runs/NAME")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace a run already in --out (default: refuse)")
+                        help="replace a run already in --out (only a folder created by "
+                        "cnn-design as a run; default: refuse)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_executor_arguments(parser)
     parser.set_defaults(func=run)
@@ -184,7 +205,8 @@ def build_config(args: argparse.Namespace) -> Any:
         evaluator=EvaluatorSpec(args.evaluator, args.space, data, options), seed=args.seed,
         workers=args.workers or (0 if args.scheduler else 1), scheduler=args.scheduler,
         scheduler_timeout=args.scheduler_timeout or 10.0, method_options=method_options,
-        cache=not args.no_cache, stop_on_convergence=args.stop_on_convergence, data=data)
+        cache=not args.no_cache, stop_on_convergence=args.stop_on_convergence, data=data,
+        eval_timeout_s=args.eval_timeout)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,8 +15,12 @@ seed) -> Metrics`` for every design it is given. The same task function runs on
 
 Evaluators are pure functions of ``(design, seed)`` for the search loop's purposes (the loop
 caches and resumes on that basis); a failure inside an evaluation is a terminated ``Metrics``
-(:func:`~cnn_design_env.evaluators.safe_evaluate`), and a worker that dies becomes one too
-(:func:`result_or_failure`).
+(:func:`~cnn_design_env.evaluators.safe_evaluate`; ``SystemExit`` included), and a worker that
+dies becomes one too (:func:`result_or_failure`). A per-evaluation wall-clock limit
+(``evaluate_task(..., time_limit_s=S)``) is enforced where the evaluation runs, the same way on
+every executor (:func:`~cnn_design_env.evaluators.faults.with_time_limit`): an evaluation past its
+limit becomes a terminated one with reason ``"time limit: ..."``. Local worker processes watch
+their parent and exit as soon as it is gone (even after ``kill -9``).
 
 Example:
     >>> spec = EvaluatorSpec("fixtures:FixtureEvaluator", "vgg_mini")  # doctest: +SKIP
@@ -30,9 +34,12 @@ import contextlib
 import functools
 import importlib
 import json
+import logging
 import multiprocessing
+import os
 import signal
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import (
     BrokenExecutor,
@@ -45,11 +52,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnn_design_env.evaluators.base import Evaluator, Metrics, safe_evaluate
+from cnn_design_env.evaluators.faults import EvaluationTimeout, with_time_limit
 from cnn_design_env.space import Design, SearchSpace
 
 EVALUATOR_KINDS = ("train", "tabular")
 """Built-in evaluator kinds; any ``"package.module:callable"`` is accepted too."""
 DEFAULT_SCHEDULER_TIMEOUT_S = 10.0
+PARENT_POLL_S = 0.25
+"""How often a local worker process checks that its parent is alive."""
+logger = logging.getLogger(__name__)
 
 
 def resolve_space(name: str) -> SearchSpace:
@@ -185,13 +196,18 @@ class EvaluatorBuildError(RuntimeError):
     """
 
 
-def evaluate_task(spec: EvaluatorSpec, actions: tuple[int, ...], seed: int) -> Metrics:
+def evaluate_task(spec: EvaluatorSpec, actions: tuple[int, ...], seed: int,
+                  time_limit_s: float | None = None) -> Metrics:
     """The unit of work sent to an executor: evaluate one design; never raises on a bad design.
+
+    An exception, a ``SystemExit`` or the time limit inside the evaluation gives a terminated
+    ``Metrics`` naming it; only ``KeyboardInterrupt`` goes through (it stops the search).
 
     Args:
         spec: How to build the evaluator (memoised in the worker).
         actions: The design's action indices.
         seed: The evaluation seed.
+        time_limit_s: Wall-clock seconds the evaluation may take (``None``: no limit).
 
     Raises:
         EvaluatorBuildError: If the worker cannot build the evaluator.
@@ -201,7 +217,16 @@ def evaluate_task(spec: EvaluatorSpec, actions: tuple[int, ...], seed: int) -> M
     except Exception as error:
         raise EvaluatorBuildError(f"a worker could not build the evaluator {spec}: "
                                   f"{type(error).__name__}: {error}") from None
-    return safe_evaluate(evaluator, Design(tuple(actions)), seed=int(seed))
+    design = Design(tuple(actions))
+    try:
+        return with_time_limit(lambda: safe_evaluate(evaluator, design, seed=int(seed)),
+                               time_limit_s)
+    except EvaluationTimeout as error:
+        reason = str(error)
+    except SystemExit as error:
+        reason = f"exception: SystemExit({error.code!r}) raised inside the evaluation"
+    logger.warning("evaluation of %s failed: %s", design.actions, reason)
+    return Metrics.failed(reason)
 
 
 def result_or_failure(future: Future) -> Metrics:
@@ -262,12 +287,21 @@ def local_executor(workers: int) -> Executor:
         return InlineExecutor()
     return ProcessPoolExecutor(max_workers=int(workers),
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_sigint)
+                               initializer=_worker_init, initargs=(os.getpid(),))
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the driver, which stops them (no traceback from each worker)."""
+def _worker_init(parent: int) -> None:
+    """Workers leave Ctrl-C to the driver, which stops them (no traceback from each worker), and
+    exit as soon as their parent is gone (a killed driver leaves nothing running)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="cnn-design-parent-watch",
+                     daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
 
 
 def connect_dask(address: str, *, timeout: float = DEFAULT_SCHEDULER_TIMEOUT_S) -> Any:

@@ -21,8 +21,16 @@ only on the ask order, so interrupted and uninterrupted runs make the same decis
 Resume (:class:`~cnn_design_env.run.checkpoint.LoopState` + the journal): the checkpoint holds the
 searcher after its last tell and the designs then in flight; the journal holds every completed
 evaluation. The loop re-submits the designs in flight, taking any result already journaled (same
-index, design and seed) instead of evaluating, and asks the rest anew; nothing is replayed and
-nothing completed is evaluated twice.
+index, design and seed) instead of evaluating, and asks the rest anew; nothing completed is
+evaluated twice. Without a checkpoint (missing or corrupt) the run starts from a fresh searcher
+with ``replay=True``: every ask that the journal answers (same index, design and seed) is told
+its journaled result without evaluating, so the searcher is rebuilt by replaying its tells; an ask
+that differs from the journal stops the replay (:class:`ReplayError`), leaving the journal as is.
+
+Faults: a NaN or infinite metric or reward becomes a terminated evaluation with the reason and
+the reward's penalty (:func:`~cnn_design_env.evaluators.faults.scored`), so it is never the best
+and no searcher is told a non-finite number; ``time_limit_s`` bounds each evaluation's wall-clock
+time on every executor (:func:`~cnn_design_env.evaluators.executors.evaluate_task`).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from typing import Any
 
 from cnn_design_env.evaluators import Metrics
 from cnn_design_env.evaluators.executors import EvaluatorSpec, evaluate_task, result_or_failure
+from cnn_design_env.evaluators.faults import scored
 from cnn_design_env.reward import Reward
 from cnn_design_env.run import checkpoint
 from cnn_design_env.run.checkpoint import LoopState, PendingAsk
@@ -54,6 +63,10 @@ SEED_BOUND = 2**31 - 1
 
 RecordCallback = Callable[[Record], None]
 TellCallback = Callable[[Record, LoopState], None]
+
+
+class ReplayError(ValueError):
+    """Replaying the journal into a fresh searcher asked something the journal does not hold."""
 
 
 @dataclass
@@ -91,6 +104,10 @@ class SearchLoop:
         stop_on_convergence: Stop as soon as a team reports convergence.
         on_record: Called with each record as it is journaled (completion order).
         on_tell: Called after each tell (ask order) with the record and the state.
+        time_limit_s: Wall-clock seconds one evaluation may take (``None``: no limit).
+        replay: Rebuilding a searcher from the journal: an ask that differs from a journaled
+            evaluation at the same index raises :class:`ReplayError` instead of evaluating.
+        identity: The run's settings, stored in the checkpoint to name a mismatch.
     """
 
     def __init__(self, state: LoopState, *, spec: EvaluatorSpec, executor: Executor,
@@ -98,7 +115,8 @@ class SearchLoop:
                  checkpoint_path: str | Path, completed: Mapping[int, Record] | None = None,
                  cache: bool = True, wall_offset: float = 0.0, worker: str = "",
                  stop_on_convergence: bool = False, on_record: Iterable[RecordCallback] = (),
-                 on_tell: Iterable[TellCallback] = ()) -> None:
+                 on_tell: Iterable[TellCallback] = (), time_limit_s: float | None = None,
+                 replay: bool = False, identity: Mapping[str, Any] | None = None) -> None:
         self.state = state
         self.spec = spec
         self.executor = executor
@@ -113,6 +131,11 @@ class SearchLoop:
         self.stop_on_convergence = stop_on_convergence
         self.on_record = tuple(on_record)
         self.on_tell = tuple(on_tell)
+        self.time_limit_s = time_limit_s
+        self.replay = replay
+        # while replaying, no checkpoint: one of a replay cut short would hide the journal's rest
+        self._replay_until = max(self.completed) + 1 if replay and self.completed else 0
+        self.identity = dict(identity or {})
         self.stopped = ""
         self._wall_offset = float(wall_offset)
         self._start = time.perf_counter()
@@ -154,10 +177,12 @@ class SearchLoop:
         return self.stopped
 
     def checkpoint(self) -> None:
-        """Save the state (called after every tell)."""
+        """Save the state (called after every tell; not while replaying the journal)."""
+        if self.state.told < self._replay_until:
+            return
         self.state.pending = [item.ask for item in self._queue]
         self.state.wall_s = self.wall_s
-        checkpoint.save(self.checkpoint_path, self.state)
+        checkpoint.save(self.checkpoint_path, self.state, self.identity)
 
     # ------------------------------------------------------------ internals
     def _fill(self) -> None:
@@ -181,13 +206,22 @@ class SearchLoop:
             if isinstance(first, Record):
                 item.metrics = _repeat(first.metrics)
         else:
+            if known is not None and self.replay:
+                raise ReplayError(
+                    f"{self.journal.path}: replaying the journal into a fresh "
+                    f"{type(self.state.searcher).__name__} diverged at evaluation {ask.index}: "
+                    f"the journal holds design {known.design.actions} (seed {known.eval_seed}), "
+                    f"the method asked {ask.design.actions} (seed {ask.eval_seed}); the method "
+                    "is not a function "
+                    "of its seed and tells, or the run was made with another number of workers "
+                    "(resume with that --workers). The journal is left as it is")
             if known is not None:
                 logger.warning("journal line for evaluation %d holds design %s (seed %d) but the "
                                "resumed search asked %s (seed %d); evaluating again", ask.index,
                                known.design.actions, known.eval_seed, ask.design.actions,
                                ask.eval_seed)
             item.future = self.executor.submit(evaluate_task, self.spec, ask.design.actions,
-                                               ask.eval_seed)
+                                               ask.eval_seed, self.time_limit_s)
             item.worker = self.worker
         if self.cache:
             self._first.setdefault(ask.design, item)
@@ -207,9 +241,9 @@ class SearchLoop:
 
     def _journal(self, item: _InFlight) -> None:
         ask = item.ask
-        item.record = Record(ask.index, ask.design, ask.eval_seed, item.metrics,
-                             float(self.reward(item.metrics)), ask.phase, ask.epsilon,
-                             self.wall_s, item.worker)
+        item.metrics, value = scored(item.metrics, self.reward)  # repeats copy what is journaled
+        item.record = Record(ask.index, ask.design, ask.eval_seed, item.metrics, value,
+                             ask.phase, ask.epsilon, self.wall_s, item.worker)
         self.journal.append(item.record)
         for callback in self.on_record:
             callback(item.record)
@@ -240,11 +274,11 @@ def _repeat(metrics: Metrics) -> Metrics:
     return dataclasses.replace(metrics, cached=True, cost_s=0.0)
 
 
-def fresh_state(searcher: Any, *, seed: int) -> LoopState:
+def fresh_state(searcher: Any, *, seed: int, run_id: str = "") -> LoopState:
     """The state of a run that has not asked anything yet."""
     import numpy as np
 
-    return LoopState(searcher=searcher, seeds=np.random.default_rng(seed))
+    return LoopState(searcher=searcher, seeds=np.random.default_rng(seed), run_id=run_id)
 
 
-__all__ = ["SEED_BOUND", "SearchLoop", "fresh_state"]
+__all__ = ["SEED_BOUND", "ReplayError", "SearchLoop", "fresh_state"]

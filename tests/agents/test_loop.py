@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from agents import (
     SharedQAgents,
     load_checkpoint,
     progress,
+    save_checkpoint,
     train,
 )
 from cnn_design_env.space import Design, get_space, list_spaces
@@ -154,3 +156,27 @@ def test_stop_on_convergence_and_failed_evaluations():
     assert result.history[-1].design == result.converged_design.actions
     assert any(r.reward == -1.0 for r in result.history)            # terminated episodes: penalty
     assert all(not math.isnan(r.reward) for r in result.history)
+
+
+def test_a_team_checkpoint_that_is_not_one_is_refused_naming_the_file(tmp_path) -> None:
+    import pickle
+
+    space = get_space("vgg_mini")
+    marker = tmp_path / "pwned"
+    good = Path(save_checkpoint(tmp_path / "team.npz", SharedQAgents(space, seed=0)))
+    for name, data in [("truncated.npz", good.read_bytes()[:-40]),
+                       ("pickle.npz", pickle.dumps(_Payload(marker))),
+                       ("text.npz", b"not a checkpoint")]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(ValueError, match=rf"{name}.*not a readable team checkpoint"):
+            load_checkpoint(path, SharedQAgents(space, seed=0))
+    assert not marker.exists()
+
+
+class _Payload:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "code ran"))

@@ -7,6 +7,8 @@ package with the ``tests/baselines`` folder).
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 import zlib
 
@@ -61,3 +63,56 @@ class ListSearcher:
 
     def tell(self, design: Design, reward: float, metrics: Metrics | None = None) -> None:
         """Nothing to learn."""
+
+
+class Faulty:
+    """``FixtureEvaluator`` whose designs with ``crc32 % every == 0`` misbehave: ``fault`` is
+    ``"nan"`` (accuracy NaN), ``"inf"`` (accuracy +inf, so an infinite reward), ``"raise"``
+    (``RuntimeError``), ``"exit"`` (``SystemExit``), ``"sleep"`` (sleeps ``sleep`` seconds) or
+    ``"interrupt"`` (``KeyboardInterrupt`` at the ``after``-th evaluation of any design, counted
+    across processes, once: then the file ``flag`` exists); ``"none"``: no fault."""
+
+    def __init__(self, space: SearchSpace, *, fault: str = "nan", every: int = 3,
+                 sleep: float = 30.0, flag: str = "", after: int = 0) -> None:
+        self.inner = FixtureEvaluator(space, noise=0.01)
+        self.space = space
+        self.fault, self.every, self.sleep, self.flag = fault, int(every), float(sleep), flag
+        self.after = int(after)
+
+    def bad(self, design: Design) -> bool:
+        return zlib.crc32(bytes(design.actions)) % self.every == 0
+
+    def evaluate(self, design: Design, *, seed: int) -> Metrics:
+        metrics = self.inner.evaluate(design, seed=seed)
+        if self.fault == "interrupt" and self.after:
+            with open(f"{self.flag}.count", "ab") as count:  # O_APPEND: one byte per evaluation
+                count.write(b".")
+            if os.path.getsize(f"{self.flag}.count") >= self.after and not os.path.exists(
+                    self.flag):
+                open(self.flag, "w").close()
+                raise KeyboardInterrupt
+            return metrics
+        if self.fault == "none" or not self.bad(design):
+            return metrics
+        if self.fault == "nan":
+            return dataclasses.replace(metrics, accuracy=float("nan"))
+        if self.fault == "inf":
+            return dataclasses.replace(metrics, accuracy=float("inf"))
+        if self.fault == "raise":
+            raise RuntimeError("the evaluator broke")
+        if self.fault == "exit":
+            raise SystemExit(3)
+        if self.fault == "interrupt":
+            if os.path.exists(self.flag):
+                return metrics
+            open(self.flag, "w").close()
+            raise KeyboardInterrupt
+        if self.fault != "sleep":
+            raise ValueError(f"unknown fault {self.fault!r}")
+        time.sleep(self.sleep)
+        return metrics
+
+
+def faulty(space: SearchSpace, **options) -> Faulty:
+    """A :class:`Faulty` evaluator."""
+    return Faulty(space, **options)
