@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from cnn_design_env.evaluators.base import Evaluator, Metrics, safe_evaluate
+from cnn_design_env.evaluators.faults import scored
 from cnn_design_env.evaluators.resolve import resolve_evaluator
 from cnn_design_env.reward import PaperReward, Reward
 from cnn_design_env.space import Design, SearchSpace, get_space, list_spaces
@@ -264,7 +265,9 @@ def finish(episode: DesignEpisode, *, evaluator: Evaluator, reward_fn: Reward,
 
     The evaluation seed is drawn from ``rng`` (the env's ``np_random``), so ``reset(seed=...)``
     makes the whole episode reproducible. An evaluator that raises gives a terminated ``Metrics``
-    (see :func:`~cnn_design_env.evaluators.safe_evaluate`) and so the reward's penalty.
+    (see :func:`~cnn_design_env.evaluators.safe_evaluate`) and so the reward's penalty; so does a
+    non-finite metric or reward (:func:`~cnn_design_env.evaluators.faults.scored`), so no agent is
+    ever told a NaN.
 
     Returns:
         ``(reward, info)``; ``info`` holds ``"design"`` (tuple of action indices),
@@ -276,8 +279,7 @@ def finish(episode: DesignEpisode, *, evaluator: Evaluator, reward_fn: Reward,
     """
     design = episode.design()
     seed = int(rng.integers(SEED_BOUND))
-    metrics = safe_evaluate(evaluator, design, seed=seed)
-    reward = float(reward_fn(metrics))
+    metrics, reward = scored(safe_evaluate(evaluator, design, seed=seed), reward_fn)
     return reward, {"design": design.actions, "hyperparameters": episode.hyperparameters(),
                     "metrics": metrics.to_dict(), "reward": reward, "eval_seed": seed}
 

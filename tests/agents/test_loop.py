@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -180,3 +181,28 @@ class _Payload:
 
     def __reduce__(self):
         return (Path.write_text, (self.marker, "code ran"))
+
+
+class _NaNEvaluator:
+    """Every third design scores NaN accuracy; the rest are the fixture's."""
+
+    def __init__(self, space):
+        self.inner = FixtureEvaluator(space)
+        self.calls = 0
+
+    def evaluate(self, design, *, seed):
+        self.calls += 1
+        metrics = self.inner.evaluate(design, seed=seed)
+        return dataclasses.replace(metrics, accuracy=math.nan) if self.calls % 3 == 0 else metrics
+
+
+def test_a_nan_evaluation_through_the_env_is_a_terminated_episode_not_a_crash():
+    space = get_space("vgg_mini")
+    env = cnn_design_env.env(space, evaluator=_NaNEvaluator(space))
+    team = SharedQAgents(space, seed=0, exploration_episodes=6)
+    result = train(env, team, episodes=12, seed=0)              # main stopped: "must be finite"
+    assert len(result.history) == 12
+    nan_records = result.history[2::3]
+    assert all(r.reward == -1.0 and r.metrics["terminated"] for r in nan_records)
+    assert all("accuracy" in r.metrics["reason"] for r in nan_records)
+    assert result.best.reward > -1.0 and math.isfinite(result.best.reward)
