@@ -28,6 +28,7 @@ from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule
 from agents.state import TeamState
 from agents.stream import UniformStream
 from cnn_design_env.evaluators.base import Metrics
+from cnn_design_env.observations import agent_ids
 from cnn_design_env.space import Design, SearchSpace
 
 __all__ = ["COINS", "EXPLOITATION", "EXPLORATION", "EpisodeInfo", "TabularTeam",
@@ -78,7 +79,9 @@ class TabularTeam(Phases, UniformStream, TeamState):
         self.convergence_window = int(convergence_window)
         self.exploration_episodes = exploration_episodes
         self._init_stream(seed)
-        self._index = dict(space.agent_index)
+        # the env's agent ids (``conv_0``) and the layer names (``conv1``) both name an agent
+        self._index = {**dict(zip(agent_ids(space), range(space.num_agents), strict=True)),
+                       **space.agent_index}
         self._names = space.agents
         self._n = space.num_agents
         self._deps: list[tuple[int, ...]] = [()] * self._n

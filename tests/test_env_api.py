@@ -57,7 +57,7 @@ def test_turn_based_parallel_api_test(name, pad):
 
 @pytest.mark.parametrize("name", ["vgg_mini", "inception_mini", "unet_mini"])
 def test_parallel_env_api_test(name):
-    from cnn_design_env.env import parallel_env
+    from cnn_design_env.cnn_design_v0 import parallel_env
 
     space = get_space(name)
     parallel_api_test(parallel_env(space=space, evaluator=FixtureEvaluator(space)),
