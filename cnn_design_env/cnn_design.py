@@ -7,35 +7,61 @@ the input to the output, picking their layer's hyperparameters. When the last ag
 design is complete, the evaluator trains (or looks up) it once, and every agent receives the same
 terminal reward.
 
-| Creation           | `cnn_design_env.env(space="vgg_mini", evaluator=...)`                   |
-|--------------------|-------------------------------------------------------------------------|
-| Registry           | `pettingzoo.make("aec", "cnn_design_env/cnn_design-v0", evaluator=...)` |
-| Actions            | Discrete                                                                |
-| Parallel API       | Yes (`turn_based_aec_to_parallel`, or `parallel_env(...)`)              |
-| Manual Control     | No                                                                      |
-| Agents             | `agents = list(space.agents)` (layer names, topological order)          |
-| Agents (number)    | `space.num_agents`: 19 for `vgg16`, 71 for `googlenet`, 6 `vgg_mini`    |
-| Action Shape       | `Discrete(n_i)`, `n_i = len(space.by_name[agent].actions)`              |
-| Action Values      | index into the Cartesian product of the layer's choice sets             |
-| Observation Shape  | `Dict(observation=MultiDiscrete(N + 1), action_mask=Box(0, 1, (n_i,)))` |
-| Observation Values | `observation[i] = action_i + 1` (0 = undecided), last = acting index    |
-| State              | the observation vector (`state_space = MultiDiscrete(N + 1)`)           |
-| Rewards            | 0, then the same terminal `R = reward(metrics)` for every agent         |
+This is the implementation; import it as PettingZoo's convention has it, through the versioned
+module: ``from cnn_design_env import cnn_design_v0; cnn_design_v0.env(...)`` (also
+``cnn_design_env.env(...)``).
+
+| Creation           | `cnn_design_v0.env(space="table_chain", evaluator="tabular")`            |
+|--------------------|--------------------------------------------------------------------------|
+| Registry           | `pettingzoo.make("aec", "cnn_design_env/cnn_design_v0")` (table_chain)   |
+| Actions            | Discrete                                                                 |
+| Parallel API       | Yes (`parallel_env(...)`, or `turn_based_aec_to_parallel(env(...))`)     |
+| Manual Control     | No                                                                       |
+| Agents             | `kind_N` ids in topological order: `conv_0, conv_1, pool_0, ..., dense_0` |
+| Agents (number)    | `space.num_agents`: 19 for `vgg16`, 71 for `googlenet`, 6 `vgg_mini`     |
+| Action Shape       | `Discrete(n_i)`, `n_i = len(space.by_name[layer].actions)`; padded: max  |
+| Action Values      | index into the Cartesian product of the layer's choice sets              |
+| Observation        | `observation=`: `"dict"` (default), `"flat"` or `"flat_dict"` (below)   |
+| State              | the design vector (`state_space = MultiDiscrete(N + 1)`)                 |
+| Rewards            | 0, then the same terminal `R = reward(metrics)` for every agent          |
+
+### Agents
+
+`env.possible_agents` are PettingZoo-style ids `<layer kind>_<k>` (`conv_0`, `pool_1`, `dense_0`,
+`upconv_0`, `train_0`; see :func:`~cnn_design_env.observations.agent_ids`), so no id clashes with
+a framework's attribute (`train`, `eval`, `forward`) and libraries grouping agents by prefix group
+them by layer kind. `env.unwrapped.layer_names[agent]` is the layer behind an id (the readable
+name the space, the renders, the run files and error messages use: ``agent 'conv_1' (layer
+'conv2')``).
 
 ### Observation space
 
-Identical for all agents, so parameter-sharing algorithms work: `"observation"` is the int64
-vector of `observation_nvec(space) = [|A_1|+1, ..., |A_N|+1, N+1]`; entry `i` is agent `i`'s
-action plus one once it has acted, else 0, and the last entry is the index of the acting agent
-(`N` once the design is complete). `"action_mask"` is an int8 vector (1 = legal) of the agent's
-action-space size; it is also in `infos[agent]["action_mask"]`. Masks are read-only arrays.
+Identical for all agents with `pad_actions=True` (else the mask lengths differ):
+
+* `"dict"`: `Dict(observation=MultiDiscrete(observation_nvec(space)), action_mask=Box(0, 1,
+  (n_i,), int8), agent=Discrete(N))`;
+* `"flat"`: `Box(0, 1, (sum |A_i| + 2N + 1,), float32)` (exact sizes, padded or not);
+* `"flat_dict"`: `Dict(observation=<the flat Box>, action_mask=Box(0, 1, (n_i,), int8))`.
+
+`"observation"` of the dict form is the int64 vector of `observation_nvec(space)`: entry `i` is
+agent `i`'s action plus one once it has acted, else 0, and the last entry is the index of the
+acting agent (`N` once the design is complete); `"agent"` is the observer's own index. The flat
+vector is the one-hot of each decided action (`|A_i|` entries per agent, zeros while
+undecided), the one-hot of the acting agent (`N + 1` entries) and the one-hot of the observing
+agent (`N` entries), so in the parallel view every agent's observation says who it is and who
+acts. The int8 mask (1 = legal) has the agent's action-space size and is always in
+`infos[agent]["action_mask"]`. Masks are read-only arrays.
 
 ### Action space
 
 `Discrete(|A_i|)`, the paper's exact action sets (Table III): action `k` of a layer is the `k`-th
 element of the Cartesian product of its choice sets, in declaration order (see
-`space.by_name[agent].actions`). With `pad_actions=True` every agent gets `Discrete(max |A|)` and
-the padding is masked; stepping a masked action raises `ValueError`.
+`space.by_name[layer].actions`). With `pad_actions=True` every agent gets `Discrete(max |A|)` and
+the padding is masked. A masked action is handled by `invalid_action`: `"raise"` (default) a
+`ValueError` naming the agent, its layer, the action and the legal range; `"penalty"` ends the
+episode for every agent with the reward of a failed evaluation (`-1` for the paper's reward,
+`metrics["reason"]` names the action); `"wrap"` takes it modulo `|A_i|`. An action outside the
+agent's `Discrete` space, or not an integer (`bool`, floats, strings), always raises.
 
 ### Rewards
 
@@ -50,15 +76,30 @@ terminated `Metrics` whose `reason` names the exception, hence the penalty rewar
 ### Arguments
 
 ```python
-cnn_design_env.env(space="vgg_mini", evaluator=evaluator, reward=PaperReward(),
-                   pad_actions=False, render_mode=None)
+cnn_design_v0.env(space="vgg_mini", evaluator=evaluator, reward=PaperReward(),
+                  pad_actions=False, observation="dict", invalid_action="raise",
+                  render_mode=None)
 ```
 
 `space`: a preset name (`cnn_design_env.list_spaces()`) or a `SearchSpace`.
-`evaluator`: required; `evaluate(design, *, seed) -> Metrics` (bound to the same space).
+`evaluator`: required; `evaluate(design, *, seed) -> Metrics` (bound to the same space), or
+`"tabular"` for a table space. The registries default to `table_chain` and `"tabular"`.
 `reward`: `Metrics -> float`; default `PaperReward()`.
 `pad_actions`: give every agent the largest action space, with a mask.
-`render_mode`: `"ansi"` returns the design so far as a text table, `"human"` prints it.
+`observation`: `"dict"`, `"flat"` or `"flat_dict"` (see above).
+`invalid_action`: `"raise"`, `"penalty"` or `"wrap"` (see above).
+`render_mode`: `"ansi"` returns the design so far as a text table, `"human"` prints it,
+`"rgb_array"` returns a picture of it (through matplotlib).
+
+### Wrappers
+
+`env()` is the raw env in one small wrapper of ours,
+:class:`~cnn_design_env.order_enforcing.OrderEnforcing`: PettingZoo's order checks and messages,
+a PettingZoo `BaseWrapper` using only the public AEC API, with the bookkeeping read through plain
+properties (the stock `OrderEnforcingWrapper` forwards it through `__getattr__`, which tripled the
+cost of a `vgg16` episode). PettingZoo's `AssertOutOfBoundsWrapper` is left out on purpose: the
+raw env checks every action itself, with the messages above (the stock wrapper asserts with a
+bare `AssertionError` and takes `True` as 1). Stock wrappers stack on top as usual.
 
 ### Version History
 
@@ -73,7 +114,6 @@ import numpy as np
 from gymnasium.spaces import Box, Dict, Discrete, MultiDiscrete, Space
 from gymnasium.utils import seeding
 from pettingzoo import AECEnv, ParallelEnv
-from pettingzoo.utils import wrappers
 from pettingzoo.utils.conversions import aec_to_parallel
 
 from cnn_design_env.episode import (
@@ -86,6 +126,7 @@ from cnn_design_env.episode import (
 )
 from cnn_design_env.evaluators.base import Evaluator
 from cnn_design_env.observations import FlatEncoder, agent_ids, check_observation
+from cnn_design_env.order_enforcing import OrderEnforcing
 from cnn_design_env.registration import ENV_NAME
 from cnn_design_env.render import RENDER_MODES, render
 from cnn_design_env.reward import Reward
@@ -97,7 +138,7 @@ __all__ = ["CNNDesignEnv", "env", "parallel_env", "raw_env"]
 def env(space: str | SearchSpace = "vgg_mini", evaluator: Evaluator | str | None = None,
         reward: Reward | None = None, *, pad_actions: bool = False, observation: str = "dict",
         invalid_action: str = "raise", render_mode: str | None = None) -> AECEnv:
-    """The CNN-design AEC env in PettingZoo's stock ``OrderEnforcingWrapper``.
+    """The CNN-design AEC env, order-checked by :class:`.order_enforcing.OrderEnforcing`.
 
     Arguments are those of :class:`CNNDesignEnv`. PettingZoo's ``AssertOutOfBoundsWrapper`` is
     not applied: the env checks every action itself and raises a ``ValueError`` naming the
@@ -117,7 +158,7 @@ def env(space: str | SearchSpace = "vgg_mini", evaluator: Evaluator | str | None
         >>> round(reward, 6), info["design"]          # 0.9 * 100 * 0.5 / max(3, 1) - 0.1 * 0
         (15.0, (11, 11, 1, 11, 1, 2))
     """
-    return wrappers.OrderEnforcingWrapper(CNNDesignEnv(
+    return OrderEnforcing(CNNDesignEnv(
         space, evaluator, reward, pad_actions=pad_actions, observation=observation,
         invalid_action=invalid_action, render_mode=render_mode))
 

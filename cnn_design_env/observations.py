@@ -23,11 +23,11 @@ Example:
     >>> agent_ids(space)
     ('conv_0', 'conv_1', 'pool_0', 'conv_2', 'pool_1', 'dense_0')
     >>> encoder = FlatEncoder(space)
-    >>> encoder.size, int(sum(space.action_sizes))       # 46 + (6 + 1) + 6
-    (59, 46)
+    >>> encoder.size, int(sum(space.action_sizes))       # 43 + (6 + 1) + 6
+    (56, 43)
     >>> vector = encoder.encode((3,), observer=1)
     >>> np.flatnonzero(vector).tolist()                  # conv1 = 3, conv2 acts, conv2 observes
-    [3, 47, 54]
+    [3, 44, 51]
 """
 
 from __future__ import annotations

@@ -7,12 +7,13 @@ import pytest
 from fixtures import ConstantEvaluator, FixtureEvaluator
 from gymnasium.spaces import Box, Discrete, MultiDiscrete
 from gymnasium.utils import seeding
-from pettingzoo.utils.wrappers import OrderEnforcingWrapper
+from pettingzoo.utils.wrappers import BaseWrapper
 
 import cnn_design_env
 from cnn_design_env.cnn_design import CNNDesignEnv
 from cnn_design_env.episode import SEED_BOUND, observation_nvec
 from cnn_design_env.observations import agent_ids
+from cnn_design_env.order_enforcing import OrderEnforcing
 from cnn_design_env.reward import PaperReward, WeightedReward
 from cnn_design_env.space import Design, get_space
 
@@ -192,8 +193,8 @@ def test_the_versioned_module_and_the_package_give_the_same_env():
     assert cnn_design_env.parallel_env is cnn_design_v0.parallel_env
     assert cnn_design_env.raw_env is cnn_design_v0.raw_env is CNNDesignEnv
     wrapped = cnn_design_env.env(space, evaluator=ConstantEvaluator(space))
-    assert type(wrapped) is OrderEnforcingWrapper  # PettingZoo's own wrapper, nothing else
-    assert isinstance(wrapped.env, CNNDesignEnv)
+    assert type(wrapped) is OrderEnforcing and isinstance(wrapped, BaseWrapper)
+    assert type(wrapped.env) is CNNDesignEnv  # one wrapper, then the raw env
     assert callable(cnn_design_env.env) and not isinstance(cnn_design_env.env, type(cnn_design_v0))
 
 

@@ -144,7 +144,7 @@ def test_parallel_view_takes_invalid_action():
     env = cnn_design_env.parallel_env(space, FixtureEvaluator(space), pad_actions=True,
                                       invalid_action="wrap", observation="flat")
     env.reset(seed=0)
-    _, rewards, terminations, _, infos = env.step(dict.fromkeys(env.possible_agents, 11))
+    _, _, terminations, _, infos = env.step(dict.fromkeys(env.possible_agents, 11))
     assert all(terminations.values())
     assert infos["pool_0"]["design"] == (11, 11, 1, 11, 1, 2)
 
