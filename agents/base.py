@@ -83,6 +83,7 @@ class TabularTeam(Phases, UniformStream, TeamState):
         self._index = {**dict(zip(agent_ids(space), range(space.num_agents), strict=True)),
                        **space.agent_index}
         self._names = space.agents
+        self._ids = agent_ids(space)
         self._n = space.num_agents
         self._deps: list[tuple[int, ...]] = [()] * self._n
         self._versioned: Any = self          # what has the ``version`` the plans depend on
@@ -150,7 +151,7 @@ class TabularTeam(Phases, UniformStream, TeamState):
         Returns:
             ``(agents, actions)``: ``agent`` and the agents after it in order, up to where the
             plan stops (the last agent, or an agent whose predecessor is undecided), and their
-            actions.
+            actions. Agents are named as ``agent`` is: layer names, or the env's agent ids.
 
         Raises:
             ValueError: As :meth:`act`.
@@ -159,7 +160,8 @@ class TabularTeam(Phases, UniformStream, TeamState):
         start, end = self._cursor - 1, self._plan_end
         self._ahead_range = range(start, end)
         self._cursor = end
-        return self._names[start:end], self._actions[start:end]
+        names = self._names if agent == self._names[start] else self._ids  # the caller's names
+        return names[start:end], self._actions[start:end]
 
     def played(self, count: int) -> None:
         """Only the first ``count`` actions of the last :meth:`act_ahead` were played.

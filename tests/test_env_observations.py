@@ -154,3 +154,17 @@ def test_parallel_view_takes_invalid_action():
 def test_unknown_options_are_refused(option, value):
     with pytest.raises(ValueError, match=f"unknown {option} {value!r}; expected one of"):
         make("vgg_mini", **{option: value})
+
+
+def test_teams_play_the_env_by_its_agent_ids():
+    from agents import SharedQAgents
+
+    space = get_space("vgg_mini")
+    team = SharedQAgents(space, seed=0)
+    env = make("vgg_mini")
+    env.reset(seed=0)
+    agents, actions = team.act_ahead("conv_0", env.last()[0])
+    assert agents[0] == "conv_0" and set(agents) <= set(env.possible_agents)
+    assert len(actions) == len(agents)
+    by_layer = SharedQAgents(space, seed=0).act_ahead("conv1", env.last()[0])
+    assert by_layer == (space.agents[: len(agents)], actions)  # same choices by layer name
