@@ -28,6 +28,7 @@ from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule
 from agents.state import TeamState
 from agents.stream import UniformStream
 from cnn_design_env.evaluators.base import Metrics
+from cnn_design_env.observations import agent_ids
 from cnn_design_env.space import Design, SearchSpace
 
 __all__ = ["COINS", "EXPLOITATION", "EXPLORATION", "EpisodeInfo", "TabularTeam",
@@ -78,8 +79,11 @@ class TabularTeam(Phases, UniformStream, TeamState):
         self.convergence_window = int(convergence_window)
         self.exploration_episodes = exploration_episodes
         self._init_stream(seed)
-        self._index = dict(space.agent_index)
+        # the env's agent ids (``conv_0``) and the layer names (``conv1``) both name an agent
+        self._index = {**dict(zip(agent_ids(space), range(space.num_agents), strict=True)),
+                       **space.agent_index}
         self._names = space.agents
+        self._ids = agent_ids(space)
         self._n = space.num_agents
         self._deps: list[tuple[int, ...]] = [()] * self._n
         self._versioned: Any = self          # what has the ``version`` the plans depend on
@@ -147,7 +151,7 @@ class TabularTeam(Phases, UniformStream, TeamState):
         Returns:
             ``(agents, actions)``: ``agent`` and the agents after it in order, up to where the
             plan stops (the last agent, or an agent whose predecessor is undecided), and their
-            actions.
+            actions. Agents are named as ``agent`` is: layer names, or the env's agent ids.
 
         Raises:
             ValueError: As :meth:`act`.
@@ -156,7 +160,8 @@ class TabularTeam(Phases, UniformStream, TeamState):
         start, end = self._cursor - 1, self._plan_end
         self._ahead_range = range(start, end)
         self._cursor = end
-        return self._names[start:end], self._actions[start:end]
+        names = self._names if agent == self._names[start] else self._ids  # the caller's names
+        return names[start:end], self._actions[start:end]
 
     def played(self, count: int) -> None:
         """Only the first ``count`` actions of the last :meth:`act_ahead` were played.

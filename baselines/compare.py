@@ -61,7 +61,7 @@ from baselines.registry import METHODS, check_methods, make_searcher
 from baselines.runner import History, check_budget, run
 from baselines.scoring import quality_curve, recommended_at, table_quality
 from cnn_design_env.evaluators import Evaluator, Metrics, safe_evaluate
-from cnn_design_env.reward import PaperReward, Reward, WeightedReward
+from cnn_design_env.reward import PaperReward, Reward, WeightedReward, reward_label
 from cnn_design_env.run.recommend import TOP_K
 from cnn_design_env.space import Design
 
@@ -111,6 +111,7 @@ class BenchmarkResult:
             seeds), by table row, if the evaluator has a table.
         row_of: ``design -> table row`` for :attr:`quality`.
         top_k: Designs the final choice re-evaluates.
+        reward_label: Which reward the rewards are (named on the plots).
     """
 
     space: str
@@ -124,6 +125,7 @@ class BenchmarkResult:
     quality: np.ndarray | None = None
     row_of: Callable[[tuple[int, ...]], int] | None = field(default=None, repr=False)
     top_k: int = TOP_K
+    reward_label: str = "reward"
 
     def quality_threshold(self, top_fraction: float = TOP_FRACTION) -> float:
         """The true quality of the table's top ``top_fraction`` of designs (NaN without one)."""
@@ -207,7 +209,7 @@ def benchmark(methods: Sequence[str], evaluator: Evaluator, reward: Reward, *,
         evaluator.space.name, methods, seeds, budget_episodes, budget_seconds,
         table_rewards=_table_rewards(evaluator, reward),
         pareto=len(reward_objectives(reward)) > 1 if pareto is None else bool(pareto),
-        quality=quality, row_of=row_of)
+        quality=quality, row_of=row_of, reward_label=reward_label(reward))
     for method in methods:
         result.histories[method] = []
         for seed in seeds:

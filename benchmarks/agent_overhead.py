@@ -40,6 +40,7 @@ from _common import ConstantEvaluator
 import cnn_design_env
 from agents import SharedQAgents, train
 from agents.loop import play_episode
+from cnn_design_env.observations import agent_ids
 from cnn_design_env.space import Design, get_space
 
 PAPER_MS = 2.0
@@ -56,9 +57,9 @@ class RandomTeam:
     def __init__(self, space, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
         self._sizes = np.array(space.action_sizes)
-        self._agents = space.agents
-        self._first = space.agents[0]
-        self._index = space.agent_index
+        self._agents = agent_ids(space)  # the env's agent ids
+        self._first = self._agents[0]
+        self._index = {agent: i for i, agent in enumerate(self._agents)}
         self._design: list[int] = []
 
     def act(self, agent: str, observation) -> int:

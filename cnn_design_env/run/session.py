@@ -385,7 +385,7 @@ def finish(run: RunDir, config: RunConfig, space: SearchSpace, *, searcher: Any 
         files.append(run.best_path)
     if plots and records:
         files += write_plots(records, run.plots_path, title=f"{config.method} on {config.space}",
-                             recommendation=recommendation)
+                             recommendation=recommendation, reward=PaperReward(**config.reward))
     return RunResult(run, status, summary, records, files, space)
 
 
