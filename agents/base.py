@@ -5,7 +5,7 @@ order, as the textbook AEC loop does) and learns once per finished episode throu
 ``learn(design, reward, metrics)``. :class:`TabularTeam` keeps the bookkeeping common to
 :class:`~agents.shared_q.SharedQAgents` and the ablation
 :class:`~agents.independent.IndependentQAgents`; a subclass supplies the tables: how an agent
-chooses (``_choose``), how a design updates them (``_update``), their ``version`` and arrays.
+chooses (``_choose``), how a design updates them (``_update``) and their arrays.
 
 State, each part owned by one object: the uniform stream (:class:`~agents.stream.UniformStream`),
 the episode in progress (:class:`~agents.episode.Episode`) and, here, the phase counter, the
@@ -69,6 +69,8 @@ class TabularTeam(ABC):
             consecutive exploiting episodes (random episodes in between are skipped).
         reads: Per agent (in ``space.agents`` order), the indices of the agents whose actions
             its choice depends on (default: none).
+        versioned: What holds the tables: its ``version`` attribute changes whenever they do
+            (a plan stands for one version); default the team itself.
 
     Raises:
         ValueError: On a bad coin, window or exploration length.
@@ -80,7 +82,7 @@ class TabularTeam(ABC):
     def __init__(self, space: SearchSpace, *, seed: int, exploration_episodes: int | None = None,
                  alpha: Schedule = PAPER_ALPHA, epsilon: Schedule = PAPER_EPSILON,
                  coin: str = "episode", convergence_window: int = 10,
-                 reads: Sequence[tuple[int, ...]] | None = None) -> None:
+                 reads: Sequence[tuple[int, ...]] | None = None, versioned: Any = None) -> None:
         if coin not in COINS:
             raise ValueError(f"coin must be one of {COINS}, got {coin!r}")
         if int(convergence_window) < 1:
@@ -95,8 +97,10 @@ class TabularTeam(ABC):
         self.stream = UniformStream(seed)
         self._index = dict(space.agent_index)
         self._n = space.num_agents
+        self._width = self._n + 1                            # observation length
         self._sizes = np.array(space.action_sizes, dtype=np.int64)
         self._reads = list(reads) if reads is not None else [()] * self._n
+        self._versioned = self if versioned is None else versioned
         self.episode = Episode(self._n)
         self.episodes = 0
         self._seen: dict[tuple[int, ...], None] = {}
@@ -152,11 +156,6 @@ class TabularTeam(ABC):
         return self.converged_design is not None
 
     # ----------------------------------------------------------------- act
-    @property
-    @abstractmethod
-    def version(self) -> int:
-        """Changes whenever the tables change (a plan is made for one version)."""
-
     def act(self, agent: str, observation: Mapping[str, Any] | np.ndarray) -> int:
         """The action of ``agent`` given the env's observation (dict or bare vector).
 
@@ -170,21 +169,22 @@ class TabularTeam(ABC):
         """
         obs = observation["observation"] if type(observation) is dict else observation
         i = self._index.get(agent)
-        if i is None:
-            raise ValueError(f"unknown agent {agent!r}; expected one of {list(self.space.agents)}")
-        if len(obs) != self._n + 1 or obs[-1] != i:
-            raise ValueError(f"agent {agent!r} (index {i}) got an observation of length "
-                             f"{len(obs)} with acting index {obs[-1] if len(obs) else None}; "
-                             f"expected length {self._n + 1} and acting index {i}")
         ep = self.episode
-        if i == ep.cursor and i < ep.end and ep.version == self.version:
+        if i == ep.cursor and i < ep.end and len(obs) == self._width and obs[-1] == i \
+                and ep.version == self._versioned.version:
             expect = ep.expect
             for j in self._reads[i]:
                 if obs[j] != expect[j]:
                     break
-            else:
+            else:                                            # served from the plan
                 ep.cursor = i + 1
                 return ep.actions[i]
+        if i is None:
+            raise ValueError(f"unknown agent {agent!r}; expected one of {list(self.space.agents)}")
+        if len(obs) != self._width or obs[-1] != i:
+            raise ValueError(f"agent {agent!r} (index {i}) got an observation of length "
+                             f"{len(obs)} with acting index {obs[-1] if len(obs) else None}; "
+                             f"expected length {self._width} and acting index {i}")
         return self._replan(i, obs)
 
     def _replan(self, i: int, obs: np.ndarray) -> int:
@@ -203,7 +203,7 @@ class TabularTeam(ABC):
         expect = obs[:-1].tolist() if isinstance(obs, np.ndarray) else [int(v) for v in obs[:-1]]
         ep.start = i
         self._plan(i, expect)
-        ep.version = self.version
+        ep.version = self._versioned.version
         ep.cursor = i + 1
         return ep.actions[i]
 
@@ -350,9 +350,7 @@ class TabularTeam(ABC):
             "action_sizes": self._sizes.tolist(),
             "edges": [list(e) for e in self.space.agent_edges],
             "params": self._params(), "episodes": self.episodes, **stream_meta,
-            "episode_state": {"coin": ep.coin, "epsilon": ep.epsilon,
-                              "explored": ep.served_random(),
-                              "plan": None if ep.joint is None else list(ep.joint)},
+            "episode_state": ep.state(),
             "streak": [self._streak, None if self._streak_design is None
                        else list(self._streak_design)],
             "converged": [None if self.converged_design is None
@@ -387,12 +385,7 @@ class TabularTeam(ABC):
         self._seen = dict.fromkeys(tuple(int(a) for a in row) for row in arrays["seen"])
         self.episodes = int(meta["episodes"])
         self.stream.load_state_dict(arrays, meta)
-        state = meta["episode_state"]
-        ep = self.episode = Episode(self._n)
-        ep.coin, ep.epsilon = state["coin"], float(state["epsilon"])
-        ep.explored = bool(state["explored"])
-        joint = state.get("plan")
-        ep.joint = None if joint is None else (int(joint[0]), int(joint[1]))
+        self.episode = Episode.from_state(self._n, meta["episode_state"])
         streak, streak_design = meta["streak"]
         self._streak = int(streak)
         self._streak_design = None if streak_design is None else tuple(streak_design)

@@ -8,7 +8,9 @@ history reads it). Pure Python.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["EXPLOITATION", "EXPLORATION", "Episode", "EpisodeInfo"]
 
@@ -87,3 +89,26 @@ class Episode:
     def served_random(self) -> bool:
         """Whether an agent served so far took a random action."""
         return self.explored or (0 <= self.first_explore < self.cursor)
+
+    def state(self) -> dict[str, Any]:
+        """The episode as acting agent by agent leaves it (JSON-friendly; no plan: a plan is
+        made again on resume)."""
+        return {"coin": self.coin, "epsilon": self.epsilon, "explored": self.served_random(),
+                "plan": None if self.joint is None else list(self.joint)}
+
+    @classmethod
+    def from_state(cls, agents: int, state: Mapping[str, Any]) -> Episode:
+        """The episode of :meth:`state`, with no plan.
+
+        Example:
+            >>> episode = Episode.from_state(3, {"coin": True, "epsilon": 1.0, "explored": True,
+            ...                                  "plan": [1, 0]})
+            >>> episode.state() == {"coin": True, "epsilon": 1.0, "explored": True, "plan": [1, 0]}
+            True
+        """
+        episode = cls(agents)
+        episode.coin, episode.epsilon = state["coin"], float(state["epsilon"])
+        episode.explored = bool(state["explored"])
+        joint = state.get("plan")
+        episode.joint = None if joint is None else (int(joint[0]), int(joint[1]))
+        return episode

@@ -137,7 +137,8 @@ class SharedQAgents(TabularTeam):
         super().__init__(space, seed=seed, exploration_episodes=exploration_episodes,
                          alpha=alpha, epsilon=epsilon, coin=coin,
                          convergence_window=convergence_window,
-                         reads=[tuple(index[u] for u, _ in edges) for edges in incoming])
+                         reads=[tuple(index[u] for u, _ in edges) for edges in incoming],
+                         versioned=t)
         # What agent i reads, from ``tables.agents``: for one incoming table (u, i), u's index,
         # the Q view and the index of its row 0 in ``free_masks``; at a fan-in, the feeders'
         # indices, those row-0 indices and a (feeders x |A_i|) array of the flat cells of row 0
@@ -180,11 +181,6 @@ class SharedQAgents(TabularTeam):
             180
         """
         return math.ceil(EXPLORATION_MARGIN * self.tables.max_cells - 1e-9)
-
-    @property
-    def version(self) -> int:
-        """The tables' version (:attr:`~agents.qtables.QTables.version`)."""
-        return self.tables.version
 
     def _choose(self, i: int, obs: list[int], explore: bool) -> int:
         return self._explore(i, obs) if explore else self._exploit(i, obs)
