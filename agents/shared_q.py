@@ -240,6 +240,8 @@ class SharedQAgents(TabularTeam):
             return -1
 
     def _plan(self, start: int, expect: list[int]) -> None:
+        """The episode from agent ``start`` on: an exploring episode by :attr:`planner`, a
+        greedy one from the first agent is the cached greedy design, others agent by agent."""
         ep = self.episode
         if self.coin == "agent" and ep.epsilon < 1.0:
             super()._plan(start, expect)              # a coin per agent: agent by agent
