@@ -59,6 +59,26 @@ def test_history_fields_and_callbacks():
     assert isinstance(result.best_design, Design) and len(result.rewards) == 9
 
 
+class OnlyActLearn:
+    """A team seen through ``act`` and ``learn`` alone: what a third-party algorithm offers."""
+
+    __slots__ = ("act", "learn")
+
+    def __init__(self, team):
+        self.act, self.learn = team.act, team.learn
+
+
+def test_the_loop_needs_nothing_but_act_and_learn():
+    """The textbook AEC loop: a team behind ``act``/``learn`` only plays the same designs."""
+    space = get_space("inception_mini")
+    kwargs = {"exploration_episodes": 40, "epsilon": ExponentialDecay(1.0, 0.95)}
+    plain, full = SharedQAgents(space, seed=2, **kwargs), SharedQAgents(space, seed=2, **kwargs)
+    seen = train(make_env(space), OnlyActLearn(plain), episodes=80, seed=0).history
+    assert [r.design for r in seen] == [
+        r.design for r in train(make_env(space), full, episodes=80, seed=0).history]
+    assert {r.phase for r in seen} == {""}                  # no phases seen through the proxy
+
+
 def test_progress_prints_every_n_episodes(capsys):
     space = get_space("vgg_mini")
     train(make_env(space), SharedQAgents(space, seed=0), episodes=6, callbacks=[progress(3)])
