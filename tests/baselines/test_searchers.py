@@ -14,7 +14,7 @@ from fixtures import FixtureEvaluator
 from baselines import Searcher, list_methods, make_searcher, run
 from baselines.evolution import RegularizedEvolution
 from baselines.qlearning import EpsilonSchedule, QLearningSearcher
-from baselines.registry import METHODS as REGISTRY
+from baselines.registry import methods
 from baselines.team import TeamSearcher
 from cnn_design_env.evaluators import Metrics
 from cnn_design_env.reward import PaperReward
@@ -50,7 +50,7 @@ def _params():
 
 
 METHODS = list(_params())
-CLASSES = [t for t in REGISTRY.values() if t.split(":")[1][0].isupper()]  # not factories
+CLASSES = [t for t in methods().values() if t.split(":")[1][0].isupper()]  # not factories
 
 
 def _run(name: str, space_name: str = "vgg_mini", seed: int = 0, budget: int | None = None):
