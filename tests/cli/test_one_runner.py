@@ -18,12 +18,12 @@ EVALUATOR = ("--space", "vgg_mini", "--evaluator", "cli_plugins:slow_fixture")
 EPISODES, SEED = 12, 3
 
 
-def _api(method: str) -> list[tuple]:
+def _api(method: str, in_flight: int = 1) -> list[tuple]:
     space = get_space("vgg_mini")
     options = {"budget": EPISODES} if method == "qlearning" else {}
     history = run(make_searcher(method, space, seed=SEED, **options),
                   FixtureEvaluator(space, noise=0.01), PaperReward(), budget_episodes=EPISODES,
-                  seed=SEED)
+                  seed=SEED, in_flight=in_flight)  # K in flight, told in ask order
     return [(e.index, e.design.actions, e.eval_seed, e.reward) for e in history]
 
 
@@ -37,7 +37,7 @@ def _benchmark(out) -> dict[str, list[tuple]]:
     return found
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("workers", ["1", "2"])  # K = 2: another (equally valid) sequence
 def test_one_seed_one_history_from_cli_benchmark_and_api(cli, tmp_path, workers) -> None:
     methods = ["random", "qlearning", "marl"]
     bench = tmp_path / "bench"
@@ -51,7 +51,7 @@ def test_one_seed_one_history_from_cli_benchmark_and_api(cli, tmp_path, workers)
                        "--seed", str(SEED), "--no-cache", "--quiet", "--workers", workers,
                        "--out", run_dir)
         assert searched.returncode == 0, searched.stderr
-        expected = _api(method)
+        expected = _api(method, int(workers))
         assert len(expected) == EPISODES
         assert outcome(run_dir) == expected, method
         assert histories[method] == expected, method
