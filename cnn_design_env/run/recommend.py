@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from cnn_design_env.evaluators.base import Metrics
+from cnn_design_env.evaluators.faults import scored
 from cnn_design_env.search.seeds import SEED_BOUND
 from cnn_design_env.space import Design
 
@@ -268,6 +269,7 @@ def recommend(observed: Sequence[Observed], evaluate: Callable[[Design, int], Me
                 raise ValueError("recommend needs evaluate(design, seed) for the extra seeds")
             used = tuple(int(s) for s in seeds[rank])
             found = [evaluate(Design(design), s) for s in used]
+        found = [scored(m, reward)[0] for m in found]  # a non-finite result is the penalty
         candidates.append(Candidate(
             design, rank, tuple(rewards), tuple(float(reward(m)) for m in found),
             tuple(float(m.accuracy) for m in found), tuple(float(m.accuracy) for m in seen),
