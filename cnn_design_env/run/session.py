@@ -329,7 +329,8 @@ def final_choice(config: RunConfig, records: Sequence[Record], *, k: int = TOP_K
     reward = PaperReward(**config.reward)
     observed = [(r.design.actions, r.reward, r.metrics) for r in records]
     choice = recommend(
-        observed, lambda design, seed: evaluate_task(config.evaluator, design.actions, seed),
+        observed, lambda design, seed: evaluate_task(config.evaluator, design.actions, seed,
+                                                     config.eval_timeout_s),
         reward, k=k, extra_seeds=extra_seeds, seed=config.seed, evaluator=evaluator)
     if choice is None:
         return None
