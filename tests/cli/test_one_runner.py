@@ -75,3 +75,12 @@ def test_a_plugin_method_and_space_through_every_command(cli, tmp_path) -> None:
                "2", "--budget", "6", "--out", bench)
     assert done.returncode == 0, done.stderr
     assert "| cli_plugins:cyclic | 2 |" in done.stdout
+
+
+def test_train_takes_a_plugin_space(cli, tmp_path) -> None:
+    done = cli("train", "--space", "cli_plugins:tiny_space", "--data", "digits", "--design",
+               "1,0,1", "--max-epochs", "1", "--patience", "1", "--no-compare", "--out",
+               tmp_path / "final.json", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "training tiny design (1, 0, 1) on digits" in done.stdout
+    assert json.loads((tmp_path / "final.json").read_text())["space"] == "tiny"
