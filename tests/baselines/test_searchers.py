@@ -177,7 +177,8 @@ def test_qlearning_finds_better_designs_than_its_random_start():
 # ---------------------------------------------------------------------------------- Optuna
 def test_optuna_is_an_optional_dependency_with_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)
-    with pytest.raises(ImportError, match=r"pip install 'cnn-design-env\[optuna\]'"):
+    # in a checkout, the hint is the checkout's command (the package is not on PyPI)
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[optuna\]'"):
         make_searcher("tpe", get_space("vgg_mini"), seed=0)
 
 
