@@ -76,6 +76,11 @@ class RegularizedEvolution(Searcher):
         """Add ``design`` as the youngest member; the oldest dies if the population is full."""
         self.population.append((self.space.validate(design), float(reward)))
 
+    def can_ask_ahead(self, pending: int) -> bool:
+        """Always: aging evolution is asynchronous (Real et al.); a child of the current
+        population is the same kind of decision whatever is still in flight."""
+        return True
+
     def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """``(arrays, meta)``: the population (designs and rewards, oldest first) as arrays, the
         generator's state and the ask counter as JSON."""

@@ -11,7 +11,7 @@ its index carries no order), or with ``distribution="int"`` an ``IntDistribution
   (default: accuracy max, model size min, inference time min; see :mod:`baselines.pareto`).
   Terminated designs are told as failed trials, which NSGA-II ignores.
 
-Optuna is an optional extra (``pip install 'cnn-design-env[optuna]'``); it is imported when a
+Optuna is an optional extra (``pip install -e '.[optuna]'`` in a checkout); it is imported when a
 searcher is built, and a missing install raises an ``ImportError`` saying so. Building a searcher
 sets Optuna's log level to WARNING (Optuna's logger is process-wide). Samplers are seeded with the
 searcher's seed, so a seed gives the same designs for the same rewards.
@@ -62,8 +62,10 @@ def import_optuna() -> Any:
     try:
         import optuna
     except ImportError as error:
+        from cnn_design_env.search.plugins import install_hint
+
         raise ImportError("the Optuna searchers ('tpe', 'gp', 'nsga2') need optuna: "
-                          "pip install 'cnn-design-env[optuna]'") from error
+                          f"{install_hint('optuna')}") from error
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
@@ -349,6 +351,10 @@ class NSGA2Searcher(OptunaSearcher):
         """A seeded ``NSGAIISampler``."""
         return optuna.samplers.NSGAIISampler(seed=self.seed,
                                              population_size=self.population_size)
+
+    def can_ask_ahead(self, pending: int) -> bool:
+        """Always: a generation is a batch of children drawn from the same parents."""
+        return True
 
     def directions(self) -> Sequence[str]:
         """One direction per objective."""

@@ -200,6 +200,14 @@ class QLearningSearcher(Searcher):
                            arrays["memory_rewards"].tolist(), strict=True)]
         self.rng.bit_generator.state = meta["rng"]
 
+    def next_phase(self) -> tuple[str, float]:
+        """``("", epsilon)`` of the next episode (the schedule at the episodes told)."""
+        return "", float(self.epsilon(self.episodes))
+
+    def facts(self) -> dict[str, Any]:
+        """The greedy design of the current Q-tables (for the summary)."""
+        return {"greedy_design": list(self.greedy().actions)}
+
     def greedy(self) -> Design:
         """The design the current Q-tables prefer (first maximum at every position)."""
         previous, actions = 0, []

@@ -38,6 +38,10 @@ class RandomSearch(Searcher):
     def tell(self, design: Design, reward: float, metrics: Metrics | None = None) -> None:
         """Random search ignores the results."""
 
+    def can_ask_ahead(self, pending: int) -> bool:
+        """Always: a draw never depends on results."""
+        return True
+
     def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """``(arrays, meta)``: the generator's state (JSON); no arrays."""
         return {}, {"rng": self.rng.bit_generator.state}

@@ -36,11 +36,9 @@ from cnn_design_env.evaluators.base import Evaluator, Metrics, safe_evaluate
 from cnn_design_env.evaluators.faults import scored
 from cnn_design_env.evaluators.resolve import resolve_evaluator
 from cnn_design_env.reward import PaperReward, Reward
+from cnn_design_env.search.seeds import SEED_BOUND
 from cnn_design_env.space import Design, SearchSpace, get_space, list_spaces
 from cnn_design_env.space.design import action_index
-
-SEED_BOUND = 2**31 - 1
-"""Evaluation seeds are drawn from ``[0, SEED_BOUND)`` (they fit an int32 / a JAX PRNG key)."""
 
 INVALID_ACTIONS = ("raise", "penalty", "wrap")
 """Accepted values of the envs' ``invalid_action``: what a masked (padding) action does."""

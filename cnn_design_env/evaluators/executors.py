@@ -64,27 +64,15 @@ logger = logging.getLogger(__name__)
 
 
 def resolve_space(name: str) -> SearchSpace:
-    """A preset space (:func:`~cnn_design_env.space.get_space`) or a tabular benchmark space.
+    """The space ``name``: a preset, a registered space or ``package.module:function``
+    (:func:`cnn_design_env.search.plugins.resolve_space`).
 
     Raises:
-        ValueError: If ``name`` is neither, listing the known names.
+        ValueError: If ``name`` is none of them, listing the known names.
     """
-    from cnn_design_env.space import get_space, list_spaces
+    from cnn_design_env.search.plugins import resolve_space as resolve
 
-    if name in list_spaces():
-        return get_space(name)
-    tables = table_spaces()
-    if name in tables:
-        return tables[name]()
-    raise ValueError(f"unknown space {name!r}; expected one of {list_spaces() + sorted(tables)}")
-
-
-def table_spaces() -> Mapping[str, Any]:
-    try:
-        from cnn_design_env.space.tables import TABLE_SPACES
-    except ImportError:
-        return {}
-    return TABLE_SPACES
+    return resolve(name)
 
 
 @dataclass(frozen=True)
@@ -217,6 +205,14 @@ def evaluate_task(spec: EvaluatorSpec, actions: tuple[int, ...], seed: int,
     except Exception as error:
         raise EvaluatorBuildError(f"a worker could not build the evaluator {spec}: "
                                   f"{type(error).__name__}: {error}") from None
+    return evaluate_object(evaluator, actions, seed, time_limit_s)
+
+
+def evaluate_object(evaluator: Evaluator, actions: tuple[int, ...], seed: int,
+                    time_limit_s: float | None = None) -> Metrics:
+    """:func:`evaluate_task` for an evaluator object already built (the Python API's runs):
+    evaluate one design; an exception, a ``SystemExit`` or the time limit gives a terminated
+    ``Metrics`` naming it."""
     design = Design(tuple(actions))
     try:
         return with_time_limit(lambda: safe_evaluate(evaluator, design, seed=int(seed)),
@@ -314,8 +310,10 @@ def connect_dask(address: str, *, timeout: float = DEFAULT_SCHEDULER_TIMEOUT_S) 
     try:
         from distributed import Client
     except ImportError as error:
-        raise ImportError("--scheduler needs Dask distributed: pip install "
-                          "'cnn-design-env[dask]'") from error
+        from cnn_design_env.search.plugins import install_hint
+
+        raise ImportError(f"--scheduler needs Dask distributed: {install_hint('dask')}"
+                          ) from error
     try:
         kind = probe_scheduler(address, timeout=timeout)
     except Exception as error:  # refused, timed out, a bad address, a server speaking garbage
@@ -396,5 +394,5 @@ def describe(*, workers: int = 1, scheduler: str | None = None) -> str:
 
 __all__ = ["DEFAULT_SCHEDULER_TIMEOUT_S", "EVALUATOR_KINDS", "EvaluatorBuildError",
            "EvaluatorSpec", "InlineExecutor", "build_evaluator", "connect_dask", "describe",
-           "evaluate_task", "local_executor", "open_executor", "probe_scheduler", "resolve_space",
-           "result_or_failure", "table_spaces"]
+           "evaluate_object", "evaluate_task", "local_executor", "open_executor",
+           "probe_scheduler", "resolve_space", "result_or_failure"]

@@ -7,8 +7,9 @@ every told evaluation, lossless resume, a summary and plots (``cnn-design search
 * :mod:`.identity`: the run's identity (the hash of its settings) and what differs.
 * :mod:`.journal`: the append-only JSONL of evaluations (:class:`Record`), lines chained.
 * :mod:`.checkpoint`: the searcher and loop state (:class:`LoopState`), JSON + ``.npz``, atomic.
-* :mod:`.searchers`: batching (which methods may keep several evaluations in flight), phases.
-* :mod:`.loop`: :class:`SearchLoop`, ask / evaluate on an executor / tell in ask order.
+* :mod:`.loop`: :class:`SearchLoop`, the project's one runner: ask / evaluate on an executor /
+  tell in ask order, budgets and stopping rules (the searcher hooks it reads, the seed rule and
+  the plug-in registry are in :mod:`cnn_design_env.search`).
 * :mod:`.session`: :func:`start`, :func:`resume`, :func:`finish`.
 * :mod:`.summary`, :mod:`.plots`, :mod:`.progress`: what a user sees.
 * :mod:`.final`: train one design until validation stops improving (``cnn-design train``).

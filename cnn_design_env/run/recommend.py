@@ -35,6 +35,7 @@ import numpy as np
 
 from cnn_design_env.evaluators.base import Metrics
 from cnn_design_env.evaluators.faults import scored
+from cnn_design_env.search.seeds import SEED_BOUND
 from cnn_design_env.space import Design
 
 TOP_K = 3
@@ -43,7 +44,6 @@ EXTRA_SEEDS = 2
 """New evaluation seeds per re-evaluated design."""
 SEED_SALT = 0x5EED_F1A1
 """Mixed into the run seed to draw the re-evaluation seeds (never the search's own seeds)."""
-SEED_BOUND = 2**31 - 1
 
 
 def _sd(values: Sequence[float]) -> float:

@@ -39,8 +39,9 @@ from cnn_design_env.run.loop import SearchLoop, fresh_state
 from cnn_design_env.run.plots import write_plots
 from cnn_design_env.run.progress import Progress
 from cnn_design_env.run.recommend import EXTRA_SEEDS, TOP_K, recommend
-from cnn_design_env.run.searchers import converged, greedy_design, team_of
 from cnn_design_env.run.summary import design_table, recommendation_line, summarize
+from cnn_design_env.search import plugins
+from cnn_design_env.search.searcher import bind_storage, facts
 from cnn_design_env.space import SearchSpace
 
 
@@ -66,15 +67,15 @@ class RunResult:
 
 
 def make_searcher(config: RunConfig, space: SearchSpace) -> Any:
-    """The searcher of ``config.method`` on ``space`` (``baselines.make_searcher``).
+    """The searcher of ``config.method`` on ``space``: a registered method or a
+    ``package.module:factory`` path (:func:`cnn_design_env.search.plugins.make_searcher`).
 
     Raises:
         ValueError: On an unknown method or bad method options.
     """
-    from baselines import make_searcher as make
-
     try:
-        return make(config.method, space, seed=config.seed, **config.method_options)
+        return plugins.make_searcher(config.method, space, seed=config.seed,
+                                     **config.method_options)
     except TypeError as error:  # an option the method does not take
         raise ValueError(f"method {config.method!r} rejected its options "
                          f"{dict(config.method_options)}: {error}") from error
@@ -99,10 +100,8 @@ def start(config: RunConfig, out: str | os.PathLike[str], *, overwrite: bool = F
             or not empty, an unreachable scheduler.
         PermissionError: If ``out`` cannot be written.
     """
-    from baselines import check_methods
-
     resolve_space(config.space)  # cheap checks first: names, the scheduler, then the directory
-    check_methods([config.method])
+    plugins.check_methods([config.method])
     if config.scheduler is not None:
         client = connect_dask(config.scheduler, timeout=config.scheduler_timeout)
         threads = sum(client.nthreads().values())
@@ -146,9 +145,7 @@ def _undo_create(run: RunDir, existed: bool) -> None:
 def _bound_searcher(config: RunConfig, space: SearchSpace, run: RunDir, run_id: str) -> Any:
     """The run's searcher, its study (if any) kept in the run directory."""
     searcher = make_searcher(config, space)
-    bind = getattr(searcher, "bind_storage", None)
-    if callable(bind):
-        bind(run.path, f"cnn-design-{run_id[:16]}")
+    bind_storage(searcher, run.path, f"cnn-design-{run_id[:16]}")
     return searcher
 
 
@@ -294,7 +291,7 @@ def _execute(run: RunDir, config: RunConfig, state: LoopState, completed: dict[i
                 cache=config.cache, wall_offset=state.wall_s,
                 worker=_worker_label(config), stop_on_convergence=config.stop_on_convergence,
                 on_tell=[bar], time_limit_s=config.eval_timeout_s, replay=replay,
-                identity=document)
+                identity=document, method=config.method)
             status = "converged" if loop.run() == "converged" else "finished"
     except Exception as error:
         status = f"stopped by an error: {type(error).__name__}: {error}"
@@ -313,16 +310,9 @@ def _worker_label(config: RunConfig) -> str:
 
 
 def team_facts(searcher: Any) -> dict[str, Any]:
-    """What a searcher knows beyond the journal: convergence and its greedy design."""
-    facts: dict[str, Any] = {}
-    is_converged, design, episode = converged(searcher)
-    if team_of(searcher) is not None:
-        facts.update(converged=is_converged, converged_design=design, converged_episode=episode,
-                     exploration_episodes=getattr(searcher.team, "exploration_episodes", None))
-    greedy = greedy_design(searcher)
-    if greedy is not None:
-        facts["greedy_design"] = list(greedy)
-    return facts
+    """What a searcher knows beyond the journal (its ``facts()`` hook): e.g. a team's
+    convergence and greedy design."""
+    return facts(searcher)
 
 
 def final_choice(config: RunConfig, records: Sequence[Record], *, k: int = TOP_K,
@@ -393,7 +383,8 @@ def best_text(config: RunConfig, space: SearchSpace, summary: Mapping[str, Any])
     """``best_design.txt``: the recommended design (else the best single evaluation)."""
     best = summary["best"]
     rec = summary.get("recommendation")
-    single = (f"best single evaluation: {best['index']} (reward {best['reward']:.4f}, accuracy "
+    single = (f"best single evaluation: evaluation {best['index'] + 1} (reward "
+              f"{best['reward']:.4f}, accuracy "
               f"{best['accuracy']:.4f}, {best['model_size_mb']:.4f} MB), design "
               f"{tuple(best['design'])}")
     if not rec:

@@ -140,7 +140,7 @@ def test_a_failing_evaluation_is_a_penalty_not_an_error(space):
 
 
 def test_seconds_only_budget_with_a_free_evaluator_stops(space, monkeypatch):
-    monkeypatch.setattr("baselines.runner.ZERO_COST_LIMIT", 5)
+    monkeypatch.setattr("cnn_design_env.run.loop.ZERO_COST_LIMIT", 5)
 
     class Free:
         def __init__(self, space):

@@ -116,3 +116,51 @@ class Faulty:
 def faulty(space: SearchSpace, **options) -> Faulty:
     """A :class:`Faulty` evaluator."""
     return Faulty(space, **options)
+
+
+# ------------------------------------------- a method and a space from outside the package
+def tiny_space() -> SearchSpace:
+    """A space of this module (``--space cli_plugins:tiny_space``): two convs, one dense."""
+    from cnn_design_env.space import layers as L
+
+    conv = {"kernels": (4, 8), "kernel_size": (1, 3)}
+    layers = (L.input_layer(), L.conv("conv_a", "input", kernels=4, tune=conv),
+              L.conv("conv_b", "conv_a", kernels=4, tune=conv), L.flatten("flat", "conv_b"),
+              L.dense("fc", "flat", units=8, tune={"units": (8, 16)}), L.output("output", "fc"))
+    return SearchSpace("tiny", layers, (8, 8, 1), 10, description="a plug-in test space")
+
+
+class Cyclic:
+    """A searcher that does not subclass ``Searcher``: designs in index order, seeded offset;
+    it asks ahead freely (the ``can_ask_ahead`` hook) and has a ``state_dict``."""
+
+    name = "cyclic"
+
+    def __init__(self, space: SearchSpace, *, seed: int, stride: int = 1) -> None:
+        self.space, self.seed, self.stride = space, seed, int(stride)
+        self.next = seed % space.size
+
+    def ask(self) -> Design:
+        index, self.next = self.next, (self.next + self.stride) % self.space.size
+        actions = []
+        for size in reversed(self.space.action_sizes):
+            index, action = divmod(index, size)
+            actions.append(action)
+        return Design(tuple(reversed(actions)))
+
+    def tell(self, design: Design, reward: float, metrics=None) -> None:
+        pass
+
+    def can_ask_ahead(self, pending: int) -> bool:
+        return True
+
+    def state_dict(self):
+        return {}, {"next": self.next}
+
+    def load_state_dict(self, arrays, meta) -> None:
+        self.next = int(meta["next"])
+
+
+def cyclic(space: SearchSpace, *, seed: int, **options) -> Cyclic:
+    """``--method cli_plugins:cyclic``: ``factory(space, seed=..., **options)``."""
+    return Cyclic(space, seed=seed, **options)

@@ -21,7 +21,7 @@ from cnn_design_env.run import checkpoint
 from cnn_design_env.run.checkpoint import CheckpointError, LoopState
 from cnn_design_env.run.journal import Journal, JournalError, read_journal
 from cnn_design_env.run.loop import SearchLoop
-from cnn_design_env.run.searchers import can_ask_ahead
+from cnn_design_env.search.searcher import can_ask_ahead
 from cnn_design_env.space import Design, get_space
 
 SPACE = get_space("vgg_mini")
