@@ -148,7 +148,7 @@ def _bound_searcher(config: RunConfig, space: SearchSpace, run: RunDir, run_id: 
     searcher = make_searcher(config, space)
     bind = getattr(searcher, "bind_storage", None)
     if callable(bind):
-        bind(run.path, f"cnn-design-{run_id[:16]}")
+        bind(run.path, f"{run.path.resolve().name}-{run_id[:8]}")  # as optuna.load_study reads
     return searcher
 
 
