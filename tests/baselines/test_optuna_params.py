@@ -3,6 +3,8 @@ mapped one to one onto the design's actions; curves are reported to the trials."
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 pytest.importorskip("optuna")
@@ -99,3 +101,24 @@ def test_the_seeded_designs_are_the_same_twice() -> None:
 
     assert designs(1) == designs(1)
     assert designs(1) != designs(2)
+
+
+def test_a_trial_asked_before_a_checkpoint_gets_its_curve_after_the_resume(tmp_path) -> None:
+    def bound(directory):
+        searcher = make_searcher("tpe", SPACE, seed=2, n_startup_trials=2)
+        searcher.bind_storage(directory, "study")
+        return searcher
+
+    (tmp_path / "a").mkdir()
+    searcher = bound(tmp_path / "a")
+    searcher.tell(searcher.ask(), 1.0)
+    design = searcher.ask()  # in flight at the checkpoint
+    arrays, meta = searcher.state_dict()
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    restored = bound(tmp_path / "b")
+    restored.load_state_dict(arrays, meta)
+    restored.tell(design, 2.0, Metrics(accuracy=0.9, accuracy_curve=(0.4, 0.9)))
+    trial = restored.study.trials[1]
+    assert trial.state.name == "COMPLETE" and trial.value == 2.0
+    assert trial.intermediate_values == {1: 0.4, 2: 0.9}
+    assert restored.design_of(trial.params) == design == Design(tuple(trial.user_attrs["design"]))
