@@ -35,15 +35,15 @@ searcher's seed, so a seed gives the same designs for the same rewards.
 A design told without having been asked (a warm start) is added as a finished trial.
 
 State (``state_dict`` / ``load_state_dict``, for run checkpoints): the study lives in Optuna's own
-journal storage (:meth:`OptunaSearcher.bind_storage`: ``optuna.storages.JournalStorage`` on the
-file ``optuna.journal`` of the run directory, the study named after the run: its folder name and
-the first 8 digits of its hash; :func:`load_run_study` opens it), so resuming it is Optuna's
-documented ``load_study`` and nothing of Optuna is pickled. The checkpoint holds what the
-storage does not: the samplers' random states (``RandomState`` arrays), the trials asked and not
+journal storage (:meth:`OptunaSearcher.bind_storage`: ``optuna.storages.JournalStorage`` on the file
+``optuna.journal`` of the run directory, the study named after the run: its folder name and the
+first 8 digits of its hash; :func:`~baselines.optuna_params.load_run_study` opens it), so resuming
+it is Optuna's documented ``load_study`` and nothing of Optuna is pickled. The checkpoint holds what
+the storage does not: the samplers' random states (``RandomState`` arrays), the trials asked and not
 yet told, the study's name and the size and SHA-256 of the storage file when it was written. On
-resume the file is cut back to that size (operations written after the checkpoint, by asks and
-tells the loop will redo, are dropped, as a database rolls back to its last commit), and a file
-that differs from what the checkpoint saw is refused.
+resume the file is cut back to that size (operations written after the checkpoint, by asks and tells
+the loop will redo, are dropped, as a database rolls back to its last commit), and a file that
+differs from what the checkpoint saw is refused.
 """
 
 from __future__ import annotations
@@ -61,13 +61,18 @@ from typing import Any
 import numpy as np
 
 from baselines.base import Searcher
+from baselines.optuna_params import (
+    STORAGE_FILE,
+    action_of,
+    load_run_study,
+    parameters_of,
+    positions_of,
+)
 from baselines.pareto import OBJECTIVES, Objective
 from cnn_design_env.evaluators import Metrics
 from cnn_design_env.space import Design, SearchSpace
 
 DISTRIBUTIONS = ("categorical", "int")
-STORAGE_FILE = "optuna.journal"
-"""The file of the Optuna journal storage in a run directory."""
 
 
 def import_optuna() -> Any:
@@ -284,11 +289,8 @@ class OptunaSearcher(Searcher):
         design = self.space.validate(design)
         params: dict[str, Any] = {}
         for agent, action in zip(self.parameters, design.actions, strict=True):
-            positions = []
-            for _, _, choices in reversed(agent):  # mixed radix, the last choice set fastest
-                action, position = divmod(action, len(choices))
-                positions.append(position)
-            for (name, _, choices), position in zip(agent, reversed(positions), strict=True):
+            for (name, _, choices), position in zip(agent, positions_of(agent, action),
+                                                    strict=True):
                 params[name] = choices[position] if self.distribution == "categorical" \
                     else position
         return params
@@ -301,17 +303,17 @@ class OptunaSearcher(Searcher):
         """
         actions = []
         for agent in self.parameters:
-            action = 0
+            positions = []
             for name, _, choices in agent:
                 if name not in params:
                     raise ValueError(f"parameter {name!r} is missing from {dict(params)!r}")
                 try:
-                    position = int(self.distributions[name].to_internal_repr(params[name]))
+                    positions.append(int(self.distributions[name].to_internal_repr(
+                        params[name])))
                 except ValueError as error:
                     raise ValueError(f"parameter {name!r} = {params[name]!r} is not one of its "
                                      f"choices {choices}") from error
-                action = action * len(choices) + position
-            actions.append(action)
+            actions.append(action_of(agent, positions))
         return Design(tuple(actions))
 
     def _trial(self, number: int) -> Any:
@@ -340,8 +342,7 @@ class OptunaSearcher(Searcher):
         """The sampler's next design."""
         trial = self.study.ask(self.distributions)
         design = self.design_of(trial.params)
-        if self.storage_path is not None:
-            trial.set_user_attr("design", list(design.actions))
+        trial.set_user_attr("design", list(design.actions))
         self._pending.setdefault(design, deque()).append(trial.number)
         self._trials[trial.number] = trial
         return design
@@ -483,48 +484,5 @@ class NSGA2Searcher(OptunaSearcher):
         return [metrics.value(o.metric) for o in self.objectives]
 
 
-def parameters_of(space: SearchSpace) -> tuple[tuple[tuple[str, str, tuple[Any, ...]], ...], ...]:
-    """Per agent of ``space``, ``(parameter name, hyperparameter, choices)`` of each tuned
-    hyperparameter, in the order of the agent's action set; the name is ``layer.hyperparameter``.
-
-    Example:
-        >>> from cnn_design_env.space.tables import table_chain
-        >>> parameters_of(table_chain())[0]
-        (('conv1.kernels', 'kernels', (8, 16)),)
-    """
-    out = []
-    for agent in space.agents:
-        layer = space.by_name[agent]
-        out.append(tuple((f"{layer.name}.{key}", key, tuple(choices))
-                         for key, choices in layer.choices.items()))
-    return tuple(out)
-
-
-def run_storage(run_dir: str | os.PathLike[str]) -> Any:
-    """The Optuna ``JournalStorage`` of a run directory (its file ``optuna.journal``).
-
-    Raises:
-        FileNotFoundError: If the run has no Optuna study (not an Optuna method's run).
-    """
-    path = Path(run_dir) / STORAGE_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{str(run_dir)!r} holds no Optuna study ({STORAGE_FILE} is "
-                                "missing: only the 'tpe', 'gp' and 'nsga2' methods keep one)")
-    import_optuna()
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
-
-    return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
-
-
-def load_run_study(run_dir: str | os.PathLike[str]) -> Any:
-    """The Optuna study of a run directory, by ``optuna.load_study`` (the storage holds one).
-
-    Raises:
-        FileNotFoundError: If the run has no Optuna study.
-    """
-    return import_optuna().load_study(study_name=None, storage=run_storage(run_dir))
-
-
 __all__ = ["DISTRIBUTIONS", "STORAGE_FILE", "GPSearcher", "NSGA2Searcher", "OptunaSearcher",
-           "TPESearcher", "import_optuna", "load_run_study", "parameters_of", "run_storage"]
+           "TPESearcher", "import_optuna", "load_run_study"]

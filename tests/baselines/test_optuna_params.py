@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("optuna")
 
 from baselines import make_searcher
-from baselines.optuna_search import parameters_of
+from baselines.optuna_params import parameters_of
 from cnn_design_env.evaluators import Metrics
 from cnn_design_env.space import Design, get_space
 
