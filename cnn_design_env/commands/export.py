@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``export`` subcommand."""
     parser = subparsers.add_parser(
         "export", help="write a run's evaluations as a flat table (CSV or Parquet)",
-        description=__doc__.split("\n\n")[0].split(": ", 1)[1])
+        description="Write a run's evaluations as one flat table: a row per evaluation "
+                    "(episode from 1, seed, reward, cost_s), a column per hyperparameter "
+                    "(layer.hyperparameter) and per metric.")
     parser.add_argument("run_dir", metavar="RUN", help="the run directory (runs/NAME)")
     parser.add_argument("--format", choices=FORMATS, default="csv",
                         help="csv (default) or parquet (needs pyarrow)")
