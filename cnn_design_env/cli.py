@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "cnn_design_env.commands.search",
     "cnn_design_env.commands.resume",
     "cnn_design_env.commands.show",
+    "cnn_design_env.commands.export",
     "cnn_design_env.commands.train",
 )
 """Modules registering the built-in subcommands, in the order ``--help`` lists them (the

@@ -145,7 +145,8 @@ def _undo_create(run: RunDir, existed: bool) -> None:
 def _bound_searcher(config: RunConfig, space: SearchSpace, run: RunDir, run_id: str) -> Any:
     """The run's searcher, its study (if any) kept in the run directory."""
     searcher = make_searcher(config, space)
-    bind_storage(searcher, run.path, f"cnn-design-{run_id[:16]}")
+    # named as optuna.load_study reads it: the run folder and its short identity
+    bind_storage(searcher, run.path, f"{run.path.resolve().name}-{run_id[:8]}")
     return searcher
 
 
