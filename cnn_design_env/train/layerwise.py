@@ -4,7 +4,7 @@ The whole-network steps of :func:`cnn_design_env.train.loop.compile_steps` compi
 program per architecture, so on a CPU every new candidate of a search pays seconds of
 compilation for a few seconds of training. Here each layer is compiled on its own, keyed on what
 determines its program (kind, hyperparameters, input and output shapes, batch size, optimiser,
-mode), and kept in a process-wide :class:`LayerCache`; a new design made of layer configurations
+mode), and kept in a :class:`LayerCache` its owner passes in; a new design made of layer configurations
 seen before compiles nothing. Per layer and configuration there are three programs:
 
 * ``forward``: the training-mode forward pass: ``(p, s, inputs, key) -> (out, new_s)``;
@@ -37,8 +37,8 @@ import jax.numpy as jnp
 import optax
 
 from cnn_design_env.space import LayerInfo
-from cnn_design_env.train.compiler import compile_lowered
 from cnn_design_env.train.model import Network, Params, State, _layer_specs, apply_layer
+from cnn_design_env.train.settings import TrainerSettings, compile_with
 
 
 class LayerCache:
@@ -76,13 +76,10 @@ class LayerCache:
         self._entries.clear()
 
 
-LAYER_CACHE = LayerCache()
-"""The process-wide cache of compiled layer programs."""
-
-
-def _compiled(fn: Callable, *args: Any, **jit_kwargs: Any) -> Any:
-    """``fn`` jitted, lowered for ``args`` and compiled (:func:`.compiler.compile_lowered`)."""
-    return compile_lowered(jax.jit(fn, **jit_kwargs).lower(*args))
+def _compiled(settings: TrainerSettings | None, fn: Callable, *args: Any, **jit_kwargs: Any
+              ) -> Any:
+    """``fn`` jitted, lowered for ``args`` and compiled under ``settings``."""
+    return compile_with(settings, jax.jit(fn, **jit_kwargs).lower(*args))
 
 
 def _struct(shape: Sequence[int]) -> jax.ShapeDtypeStruct:
@@ -99,7 +96,8 @@ class _Layer:
     """The compiled programs of one layer of one network."""
 
     def __init__(self, network: Network, info: LayerInfo, index: int, tx: Any,
-                 tx_key: Hashable, batch_size: int, cache: LayerCache) -> None:
+                 tx_key: Hashable, batch_size: int, cache: LayerCache,
+                 settings: TrainerSettings | None) -> None:
         self.name, self.index = info.name, index
         self.sources = network.inputs_of(info)
         self.has_params = bool(_layer_specs(info)[0])
@@ -128,17 +126,17 @@ class _Layer:
         g = _struct((batch_size, *info.output_shape))
         self.compile_s = 0.0
         self.forward = self._get(cache, ("fwd", ident),
-                                 lambda: _compiled(forward, p, s, xs, key))
+                                 lambda: _compiled(settings, forward, p, s, xs, key))
         self.backward = self._get(cache, ("bwd", ident, tx_key), lambda: _compiled(
-            backward, p, s, opt, xs, g, key, donate_argnums=(0, 2) if self.has_params else ()))
+            settings, backward, p, s, opt, xs, g, key, donate_argnums=(0, 2) if self.has_params else ()))
         if info.kind in ("batchnorm", "dropout"):  # the only kinds with a training mode
             self.infer = self._get(cache, ("inf", ident), lambda: _compiled(
-                lambda p, s, xs: forward(p, s, xs, None, train=False)[0], p, s, xs))
+                settings, lambda p, s, xs: forward(p, s, xs, None, train=False)[0], p, s, xs))
         else:  # the training forward program serves evaluation too (one compile less)
             dummy = jax.random.key(0, impl="rbg")
             self.infer = lambda p, s, xs: self.forward(p, s, xs, dummy)[0]
         self.init_opt = (self._get(cache, ("opt", tuple(sorted((k, v.shape) for k, v in p.items())),
-                                           tx_key), lambda: _compiled(tx.init, p))
+                                           tx_key), lambda: _compiled(settings, tx.init, p))
                          if self.has_params else None)
 
     def _get(self, cache: LayerCache, key: Hashable, build: Callable[[], Any]) -> Any:
@@ -149,7 +147,8 @@ class _Layer:
 
 def layer_steps(network: Network, tx: Any, loss_fn: Callable, *, batch_size: int,
                 label_shape: Sequence[int] = (), tx_key: Hashable | None = None,
-                cache: LayerCache | None = None) -> tuple[Callable, Callable, Callable, float]:
+                cache: LayerCache | None = None, settings: TrainerSettings | None = None
+                ) -> tuple[Callable, Callable, Callable, float]:
     """``(train, evaluate, init_opt, compile_s)`` with the signatures of ``loop.Steps``.
 
     Args:
@@ -160,12 +159,13 @@ def layer_steps(network: Network, tx: Any, loss_fn: Callable, *, batch_size: int
         label_shape: Shape of one label.
         tx_key: A hashable naming the optimiser's structure in cache keys (default: ``tx``
             itself, so only steps built with the same object share optimiser programs).
-        cache: Program cache (default: the process-wide :data:`LAYER_CACHE`).
+        cache: Program cache, shared by every call given it (default: a fresh one).
+        settings: Compiler options and persistent program store.
     """
-    cache = LAYER_CACHE if cache is None else cache
+    cache = LayerCache() if cache is None else cache
     tx_key = tx if tx_key is None else tx_key
     infos = network.analysis.layers
-    layers = [_Layer(network, info, i, tx, tx_key, batch_size, cache)
+    layers = [_Layer(network, info, i, tx, tx_key, batch_size, cache, settings)
               for i, info in enumerate(infos) if info.kind != "input"]
     input_name = infos[0].name
     out_shape = (batch_size, *network.analysis.output_shape)
@@ -174,9 +174,9 @@ def layer_steps(network: Network, tx: Any, loss_fn: Callable, *, batch_size: int
     mask = jax.ShapeDtypeStruct((batch_size,), jnp.float32)
     head_key = (out_shape, tuple(label_shape), network.space.task)
     grad, s1 = cache.get(("loss", head_key, loss_fn), lambda: _compiled(
-        jax.value_and_grad(loss_fn), logits, labels))
+        settings, jax.value_and_grad(loss_fn), logits, labels))
     stats, s2 = cache.get(("stats", head_key), lambda: _compiled(
-        lambda lg, y, m: eval_stats(network.space.task, lg, y, m), logits, labels, mask))
+        settings, lambda lg, y, m: eval_stats(network.space.task, lg, y, m), logits, labels, mask))
     compile_s = s1 + s2 + sum(layer.compile_s for layer in layers)
     dropout = network.has_dropout
 
