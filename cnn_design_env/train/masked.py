@@ -21,12 +21,15 @@ gradients, start at zero and stay zero under every optimiser of
 (:meth:`Embedding.embed` places ``network.init(rng)`` in the envelope's tensors), so the loss
 curve and accuracy match the exact network's on a fixed seed (tested on every small preset).
 
-Where an exact embedding does not exist, :func:`embedding` raises :class:`Unsupported` with
-the reason and the trainer keeps the exact program: dropout with a rate above 0 (its mask is
-drawn over the tensor's shape), an ``add`` whose unprojected inputs have different envelope
-widths or channel layouts, a design whose ``add`` projections differ from its envelope's, and
-a kernel whose SAME padding cannot be matched by placing it in the larger one (never for the
-presets: the offset rule also covers even kernels, see :func:`tap_offset`).
+Even kernels embed exactly too, under SAME padding: with ``t`` the total padding of the
+small kernel, the large one pads ``t + K - k``, so the difference of the low paddings lies in
+``[floor((K - k) / 2), ceil((K - k) / 2)]`` (and in ``[0, K - k]`` when SAME's padding is
+clipped at 0, or for transposed convs); :func:`tap_offset` computes it per axis (tested
+exhaustively on small sizes). Where an exact embedding does not exist, :func:`embedding` raises
+:class:`Unsupported` with the reason and the trainer keeps the exact program: dropout with a
+rate above 0 (its mask is drawn over the tensor's shape), an ``add`` whose unprojected inputs
+have different envelope widths or channel layouts, and a design whose ``add`` projections
+differ from its envelope's (widths decide which inputs are projected).
 """
 
 from __future__ import annotations
