@@ -59,12 +59,12 @@ from cnn_design_env.evaluators.base import Metrics
 from cnn_design_env.space import Design, SearchSpace, analyze
 from cnn_design_env.train import loop
 from cnn_design_env.train.augment import Augmentation
-from cnn_design_env.train.data import Dataset, get_dataset
 from cnn_design_env.train.costmodel import CostModel
+from cnn_design_env.train.data import Dataset, get_dataset
 from cnn_design_env.train.group import compile_group_steps
 from cnn_design_env.train.grouprun import GroupRun, Member
 from cnn_design_env.train.layerwise import LayerCache
-from cnn_design_env.train.masked import Embedding, Unsupported, embedding
+from cnn_design_env.train.masked import Embedding, MaskingError, embedding
 from cnn_design_env.train.model import Network, build_network
 from cnn_design_env.train.settings import DEFAULT, TrainerSettings
 from cnn_design_env.train.termination import (
@@ -314,7 +314,7 @@ class TrainingEvaluator:
             return dataclasses.replace(plan, why="settings.form='exact'")
         try:
             emb = embedding(self.space, design)
-        except Unsupported as reason:
+        except MaskingError as reason:
             return dataclasses.replace(plan, why=f"no exact masked form: {reason}")
         plan = dataclasses.replace(plan, embedding=emb)
         if form == "masked" or group:

@@ -4,8 +4,8 @@ The whole-network steps of :func:`cnn_design_env.train.loop.compile_steps` compi
 program per architecture, so on a CPU every new candidate of a search pays seconds of
 compilation for a few seconds of training. Here each layer is compiled on its own, keyed on what
 determines its program (kind, hyperparameters, input and output shapes, batch size, optimiser,
-mode), and kept in a :class:`LayerCache` its owner passes in; a new design made of layer configurations
-seen before compiles nothing. Per layer and configuration there are three programs:
+mode), and kept in a :class:`LayerCache` its owner passes in; a new design made of layer
+configurations seen before compiles nothing. Per layer and configuration there are three programs:
 
 * ``forward``: the training-mode forward pass: ``(p, s, inputs, key) -> (out, new_s)``;
 * ``backward``: recomputes the forward pass, takes the vector-Jacobian product with the
@@ -128,7 +128,8 @@ class _Layer:
         self.forward = self._get(cache, ("fwd", ident),
                                  lambda: _compiled(settings, forward, p, s, xs, key))
         self.backward = self._get(cache, ("bwd", ident, tx_key), lambda: _compiled(
-            settings, backward, p, s, opt, xs, g, key, donate_argnums=(0, 2) if self.has_params else ()))
+            settings, backward, p, s, opt, xs, g, key,
+            donate_argnums=(0, 2) if self.has_params else ()))
         if info.kind in ("batchnorm", "dropout"):  # the only kinds with a training mode
             self.infer = self._get(cache, ("inf", ident), lambda: _compiled(
                 settings, lambda p, s, xs: forward(p, s, xs, None, train=False)[0], p, s, xs))

@@ -26,7 +26,7 @@ small kernel, the large one pads ``t + K - k``, so the difference of the low pad
 ``[floor((K - k) / 2), ceil((K - k) / 2)]`` (and in ``[0, K - k]`` when SAME's padding is
 clipped at 0, or for transposed convs); :func:`tap_offset` computes it per axis (tested
 exhaustively on small sizes). Where an exact embedding does not exist, :func:`embedding` raises
-:class:`Unsupported` with the reason and the trainer keeps the exact program: dropout with a
+:class:`MaskingError` with the reason and the trainer keeps the exact program: dropout with a
 rate above 0 (its mask is drawn over the tensor's shape), an ``add`` whose unprojected inputs
 have different envelope widths or channel layouts, and a design whose ``add`` projections
 differ from its envelope's (widths decide which inputs are projected).
@@ -53,7 +53,7 @@ WIDTH_KEYS = {"conv": ("kernels", "kernel_size"), "upconv": ("kernels", "kernel_
               "dense": ("units",)}
 
 
-class Unsupported(ValueError):
+class MaskingError(ValueError):
     """A design that has no exact masked form (the reason is the message)."""
 
 
@@ -91,7 +91,7 @@ def tap_offset(kind: str, size: int, k: int, big: int, stride: int) -> int:
     ``ceil((k + stride - 2) / 2)`` low. The offset is the difference of the low paddings.
 
     Raises:
-        Unsupported: If the offset leaves the large kernel.
+        MaskingError: If the offset leaves the large kernel.
 
     Example:
         >>> tap_offset("conv", 8, 3, 5, 1), tap_offset("conv", 8, 1, 3, 2)
@@ -104,7 +104,7 @@ def tap_offset(kind: str, size: int, k: int, big: int, stride: int) -> int:
     else:
         offset = _transpose_low(big, stride) - _transpose_low(k, stride)
     if not 0 <= offset <= big - k:
-        raise Unsupported(f"a {k}x{k} kernel cannot be placed in a {big}x{big} one under SAME "
+        raise MaskingError(f"a {k}x{k} kernel cannot be placed in a {big}x{big} one under SAME "
                           f"padding (size {size}, stride {stride}, offset {offset})")
     return offset
 
@@ -178,7 +178,7 @@ def embedding(space: SearchSpace, design: Design) -> Embedding:
     """The :class:`Embedding` of ``design`` in its envelope.
 
     Raises:
-        Unsupported: If the design has no exact masked form (see the module docstring).
+        MaskingError: If the design has no exact masked form (see the module docstring).
     """
     exact = Network(space, analyze(space, design))
     big = envelope(space, design)
@@ -186,7 +186,7 @@ def embedding(space: SearchSpace, design: Design) -> Embedding:
     index: dict[str, dict[str, Index]] = {}
     for d, e in zip(exact.analysis.layers, big.analysis.layers, strict=True):
         if d.output_shape[:-1] != e.output_shape[:-1] or d.projected != e.projected:
-            raise Unsupported(f"layer {d.name!r}: the envelope changes its shape or projections")
+            raise MaskingError(f"layer {d.name!r}: the envelope changes its shape or projections")
         ins = [layout[src] for src in space.by_name[d.name].inputs]
         layout[d.name], index[d.name] = _layer_index(d, e, ins)
     return Embedding(exact, big, index)
@@ -220,11 +220,11 @@ def _layer_index(d: LayerInfo, e: LayerInfo, ins: list[np.ndarray]
                 index[f"proj{i}_w"], index[f"proj{i}_b"] = (ins[i], ins[0]), (ins[0],)
             elif (e.input_shapes[i][-1] != e.input_shapes[0][-1]
                   or not np.array_equal(ins[i], ins[0])):
-                raise Unsupported(f"add {d.name!r}: input {i} has another envelope width or "
+                raise MaskingError(f"add {d.name!r}: input {i} has another envelope width or "
                                   "channel layout than input 0")
         return ins[0], index
     if kind == "batchnorm":
         return ins[0], {name: (ins[0],) for name in ("scale", "bias", "mean", "var")}
     if kind == "dropout" and hp.get("rate", 0) > 0:
-        raise Unsupported(f"dropout {d.name!r}: its mask is drawn over the tensor's shape")
+        raise MaskingError(f"dropout {d.name!r}: its mask is drawn over the tensor's shape")
     return ins[0], {}  # pool, activation, dropout(0), global_pool: channel-wise

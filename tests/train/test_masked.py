@@ -11,7 +11,7 @@ from cnn_design_env.space import Design, SearchSpace, analyze, get_space
 from cnn_design_env.space import layers as L
 from cnn_design_env.train.data import load_digits, make_shapes
 from cnn_design_env.train.masked import (
-    Unsupported,
+    MaskingError,
     embedding,
     envelope,
     masked_params,
@@ -49,7 +49,8 @@ def test_embedded_design_computes_the_same_function(name):
         params, state = net.init(np.random.default_rng(1))
         big_p, big_s = emb.embed(params, state)
         x = np.random.default_rng(2).random((3, *space.input_shape), dtype=np.float32)
-        exact, _ = jax.jit(lambda p, s, x: net.apply(p, s, x, train=True))(params, state, x)
+        exact, _ = jax.jit(lambda p, s, x: net.apply(  # noqa: B023
+            p, s, x, train=True))(params, state, x)
         masked, _ = jax.jit(lambda p, s, m, x: emb.envelope.apply(  # noqa: B023
             masked_params(p, m), s, x, train=True))(big_p, big_s, emb.masks, x)
         np.testing.assert_allclose(masked, exact, rtol=1e-5, atol=1e-5)
@@ -104,7 +105,7 @@ def test_kernel_offsets_follow_same_padding():
                 for big in range(k, 7):
                     for kind in ("conv", "upconv"):
                         assert 0 <= tap_offset(kind, size, k, big, stride) <= big - k
-    with pytest.raises(Unsupported, match="cannot be placed"):
+    with pytest.raises(MaskingError, match="cannot be placed"):
         tap_offset("conv", 8, 5, 3, 1)  # a kernel larger than the envelope's
 
 
@@ -114,7 +115,7 @@ def test_designs_without_an_exact_masked_form_keep_the_exact_program(datasets, t
               L.output("output", "drop"))
     space = SearchSpace("drop", layers, (8, 8, 1), 10,
                         training={"optimizer": "sgd", "learning_rate": 0.05, "batch_size": 16})
-    with pytest.raises(Unsupported, match="dropout"):
+    with pytest.raises(MaskingError, match="dropout"):
         embedding(space, Design((0,)))
     evaluator = TrainingEvaluator(space, datasets["digits"], epochs=1, cache_dir=tmp_path,
                                   form="masked")
