@@ -57,7 +57,7 @@ import numpy as np
 
 from cnn_design_env.evaluators.base import Metrics
 from cnn_design_env.space import Design, SearchSpace, analyze
-from cnn_design_env.train import loop
+from cnn_design_env.train import layerwise, loop
 from cnn_design_env.train.augment import Augmentation
 from cnn_design_env.train.costmodel import CostModel
 from cnn_design_env.train.data import Dataset, get_dataset
@@ -203,6 +203,7 @@ class TrainingEvaluator:
         self.cost_model = CostModel()
         self._steps = loop.StepCache(self.settings.compiled_cache_size)
         self._layers = LayerCache(self.settings.layer_cache_size)
+        self._seen_envelopes: set[tuple] = set()
         self._lock = threading.Lock()
         self._val_batches: dict[int, list] = {}
         self._chance: dict[str, float] = {}
@@ -225,7 +226,7 @@ class TrainingEvaluator:
         partial: dict[str, Any] = {}
         try:
             plan = self._plan(self.space.validate(design), int(seed), partial)
-            if plan.form == "masked":
+            if plan.form == "masked" and self._masked_compile(plan) == "network":
                 metrics = self._evaluate_group([plan], start, None)[0]
             else:
                 metrics = self._evaluate(plan, start, partial)
@@ -317,6 +318,11 @@ class TrainingEvaluator:
         except MaskingError as reason:
             return dataclasses.replace(plan, why=f"no exact masked form: {reason}")
         plan = dataclasses.replace(plan, embedding=emb)
+        if not group and self._masked_compile(plan) == "layer":
+            # layer-wise programs are shared per layer configuration: keep the design's kernel
+            # sizes (fewer wasted FLOPs) at the cost of more (cheap) layer programs
+            plan = dataclasses.replace(plan, embedding=embedding(self.space, design,
+                                                                 kernel_sizes=False))
         if form == "masked" or group:
             return dataclasses.replace(plan, form="masked", why=f"settings.form={form!r}")
         steps = self.epochs * (self.data.num_train // batch_size)
@@ -324,7 +330,8 @@ class TrainingEvaluator:
         choice, exact_s, masked_s = self.cost_model.choose(
             flops=network.analysis.flops, envelope_flops=emb.envelope.analysis.flops,
             batch=batch_size, steps=steps, exact_cached=plan.key(0) in self._steps,
-            masked_cached=masked_plan.key(1) in self._steps)
+            masked_cached=self._masked_cached(masked_plan),
+            masked_dispatches=self._dispatches(masked_plan))
         return dataclasses.replace(plan, form=choice, why=(
             f"cost model: exact {exact_s:.2f} s, masked {masked_s:.2f} s"))
 
@@ -356,21 +363,38 @@ class TrainingEvaluator:
     def _evaluate(self, plan: _Plan, start: float, partial: dict[str, Any]) -> Metrics:
         network, settings, batch_size = plan.network, plan.settings, plan.batch_size
         loss_fn = loop.make_loss(settings["loss"])
-        with self._lock:
-            steps, hit = self._steps.get(plan.key(0), lambda: loop.compile_steps(
-                network, plan.tx, loss_fn, batch_size=batch_size,
-                label_shape=self.data.y_train.shape[1:], compile=self.compile,
-                tx_key=settings["optimizer"], settings=self.settings, layer_cache=self._layers))
+        label_shape = self.data.y_train.shape[1:]
+        init = network.init
+        if plan.form == "masked":  # layer-wise masked programs, shared across envelopes
+            emb = plan.embedding
+            with self._lock:
+                steps = loop.Steps(*layerwise.layer_steps(
+                    emb.envelope, plan.tx, loss_fn, batch_size=batch_size,
+                    label_shape=label_shape, tx_key=settings["optimizer"], cache=self._layers,
+                    settings=self.settings, masks=jax.device_put(emb.masks)))
+                self._seen_envelopes.add(plan.key(0))
+            hit = steps.compile_s == 0.0
+            init = lambda rng: emb.embed(*emb.network.init(rng))  # noqa: E731
+        else:
+            with self._lock:
+                steps, hit = self._steps.get(plan.key(0), lambda: loop.compile_steps(
+                    network, plan.tx, loss_fn, batch_size=batch_size, label_shape=label_shape,
+                    compile=self.compile, tx_key=settings["optimizer"], settings=self.settings,
+                    layer_cache=self._layers))
         compile_s = 0.0 if hit else steps.compile_s
-        if not hit:
-            self.cost_model.observe_compile(compile_s)
+        self.cost_model.observe_compile(compile_s, masked=plan.form == "masked")
         partial["compile_s"] = compile_s
         monitor = self._monitor(settings, start, None)
-        run = _Run(self, network, steps, plan.tx, batch_size, monitor, plan.seed)
+        run = _Run(self, init, steps, plan.tx, batch_size, monitor, plan.seed)
         run.train(self.epochs, partial)
-        self.cost_model.observe_step(run.train_ms / 1e3, network.analysis.flops, batch_size)
+        if plan.form == "exact":
+            mode = loop.resolve_compile(self.compile, network, batch_size)
+        else:
+            mode = "layer"
+        self.cost_model.observe_step(run.train_ms / 1e3, plan.program.analysis.flops,
+                                     batch_size, self._dispatches(plan, mode))
         extra = self._extra(plan, monitor, run.total_epochs, hit, 1)
-        extra["compile_mode"] = loop.resolve_compile(self.compile, network, batch_size)
+        extra["compile_mode"] = mode
         return self._metrics(plan, monitor, run, compile_s, time.perf_counter() - start, extra)
 
     def _evaluate_group(self, plans: list[_Plan], start: float,
@@ -386,8 +410,7 @@ class TrainingEvaluator:
                 first.program, first.tx, loss_fn, batch_size=first.batch_size, size=size,
                 masked=masked, label_shape=self.data.y_train.shape[1:], settings=self.settings))
         compile_s = 0.0 if hit else steps.compile_s
-        if not hit:
-            self.cost_model.observe_compile(compile_s)
+        self.cost_model.observe_compile(compile_s, masked=masked)
         members = []
         for plan in plans:
             emb = plan.embedding
@@ -412,6 +435,21 @@ class TrainingEvaluator:
         return out
 
     # ----------------------------------------------------------------- pieces
+    def _masked_compile(self, plan: _Plan) -> str:
+        """``"network"`` or ``"layer"``: how the masked form of ``plan`` compiles."""
+        return loop.resolve_compile(self.settings.masked_compile, plan.embedding.envelope,
+                                    plan.batch_size)
+
+    def _dispatches(self, plan: _Plan, mode: str | None = None) -> int:
+        """Programs one training step of ``plan`` dispatches (layer-wise: two per layer)."""
+        mode = mode or self._masked_compile(plan)
+        return 2 * len(plan.program.analysis.layers) if mode == "layer" else 1
+
+    def _masked_cached(self, plan: _Plan) -> bool:
+        if self._masked_compile(plan) == "layer":
+            return plan.key(0) in self._seen_envelopes
+        return plan.key(1) in self._steps
+
     def _monitor(self, settings: dict[str, Any], start: float,
                  deadline: float | None) -> TerminationMonitor:
         limit = self.termination.time_limit_s
@@ -496,9 +534,9 @@ def _plain(value: Any) -> bool:
 class _Run:
     """The runs (initial + restarts) of one evaluation; fills curves and timings."""
 
-    def __init__(self, evaluator: TrainingEvaluator, network: Network, steps: loop.Steps,
+    def __init__(self, evaluator: TrainingEvaluator, init: Any, steps: loop.Steps,
                  tx: Any, batch_size: int, monitor: TerminationMonitor, seed: int) -> None:
-        self.evaluator, self.network, self.steps, self.tx = evaluator, network, steps, tx
+        self.evaluator, self.init, self.steps, self.tx = evaluator, init, steps, tx
         self.batch_size, self.monitor, self.seed = batch_size, monitor, seed
         self.loss_curve: list[float] = []
         self.accuracy_curve: list[float] = []
@@ -526,7 +564,7 @@ class _Run:
         augment = self.evaluator.augment
         for attempt in range(self.evaluator.termination.max_restarts + 1):
             init_seq, shuffle_seq = seeds.spawn(2)
-            params, state = jax.device_put(self.network.init(np.random.default_rng(init_seq)))
+            params, state = jax.device_put(self.init(np.random.default_rng(init_seq)))
             carry = loop.TrainCarry(params, state, self.steps.init_optimizer(self.tx, params))
             rng = np.random.default_rng(shuffle_seq)
             key = loop.dropout_key(self.seed, attempt)
@@ -554,7 +592,7 @@ class _Run:
         batches = self.evaluator.val_batches(self.batch_size)
         stats, seconds = loop.evaluate_batches(self.steps, carry.params, carry.state, batches)
         self._infer_s.extend(seconds)
-        value = loop.score(stats, self.network.space.task, self.evaluator.data.num_val)
+        value = loop.score(stats, self.evaluator.space.task, self.evaluator.data.num_val)
         self.accuracy_curve.append(value)
 
 

@@ -6,11 +6,14 @@ the same shape signature, but pays for the envelope's FLOPs on every step. :clas
 estimates both and picks the cheaper:
 
 * ``exact  = [compile_s unless cached] + steps * (overhead + 3 * flops * batch * s_per_flop)``
-* ``masked = [compile_s / amortize unless cached] + steps * (overhead + 3 * envelope_flops *
-  batch * s_per_flop)``
+* ``masked = [masked_compile_s unless cached] + steps * (overhead * dispatches + 3 *
+  envelope_flops * batch * s_per_flop)`` (``dispatches``: programs per step, two per layer
+  for layer-wise masked steps)
 
-A masked program not compiled yet is charged a share ``1 / amortize`` of a compilation: it is
-an investment that later designs of its signature reuse. The compile time and the seconds per
+``masked_compile_s`` is what a masked evaluation not known to be cached compiled on average
+(zeros included: its programs are shared by every design of the signature, or of the layer
+configuration), starting at ``compile_s / amortize``: an investment that later designs reuse.
+The compile times and the seconds per
 FLOP are learnt from the evaluations made (exponential averages): long trainings and
 envelopes far wider than the design favour the exact program, short trainings of small
 designs (a CPU search) the masked one.
@@ -36,41 +39,53 @@ class CostModel:
     """Estimated seconds of the exact and the masked form of a design.
 
     Attributes:
-        compile_s: Seconds of one compilation (learnt).
+        compile_s: Seconds of one compilation of an exact program (learnt).
+        masked_compile_s: Seconds a masked evaluation compiles, on average (learnt).
         seconds_per_flop: Training seconds per FLOP (learnt).
-        step_overhead_s: Fixed seconds per step (dispatch, host work).
+        step_overhead_s: Fixed seconds per compiled program a step dispatches.
         amortize: Designs expected to share a new masked program.
         alpha: Weight of a new observation in the averages.
     """
 
     compile_s: float = 1.0
+    masked_compile_s: float = 0.25
     seconds_per_flop: float = 5e-11
-    step_overhead_s: float = 5e-4
+    step_overhead_s: float = 2e-4
     amortize: float = 4.0
     alpha: float = 0.3
 
-    def train_s(self, flops: float, batch: int, steps: int) -> float:
-        """Estimated training seconds of ``steps`` steps of ``batch`` images."""
-        return steps * (self.step_overhead_s + 3.0 * flops * batch * self.seconds_per_flop)
+    def train_s(self, flops: float, batch: int, steps: int, dispatches: int = 1) -> float:
+        """Estimated training seconds of ``steps`` steps of ``batch`` images, each step
+        ``dispatches`` compiled programs (layer-wise steps: two per layer)."""
+        return steps * (self.step_overhead_s * dispatches
+                        + 3.0 * flops * batch * self.seconds_per_flop)
 
     def choose(self, *, flops: float, envelope_flops: float, batch: int, steps: int,
-               exact_cached: bool, masked_cached: bool) -> tuple[str, float, float]:
+               exact_cached: bool, masked_cached: bool, masked_dispatches: int = 1
+               ) -> tuple[str, float, float]:
         """``("exact" | "masked", exact seconds, masked seconds)``."""
         exact = (0.0 if exact_cached else self.compile_s) + self.train_s(flops, batch, steps)
-        masked = ((0.0 if masked_cached else self.compile_s / self.amortize)
-                  + self.train_s(envelope_flops, batch, steps))
+        masked = ((0.0 if masked_cached else self.masked_compile_s)
+                  + self.train_s(envelope_flops, batch, steps, masked_dispatches))
         return ("masked" if masked < exact else "exact"), exact, masked
 
-    def observe_compile(self, seconds: float) -> None:
-        """Learn from one compilation that took ``seconds``."""
-        if seconds > 0 and math.isfinite(seconds):
+    def observe_compile(self, seconds: float, *, masked: bool = False) -> None:
+        """Learn from an evaluation that compiled ``seconds`` (exact: only real compiles)."""
+        if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not masked):
+            return
+        if masked:
+            self.masked_compile_s += self.alpha * (seconds - self.masked_compile_s)
+        else:
             self.compile_s += self.alpha * (seconds - self.compile_s)
 
-    def observe_step(self, seconds: float, flops: float, batch: int) -> None:
-        """Learn from a training step of ``batch`` images of ``flops`` that took ``seconds``."""
+    def observe_step(self, seconds: float, flops: float, batch: int,
+                     dispatches: int = 1) -> None:
+        """Learn from a training step of ``batch`` images of ``flops`` that took ``seconds``
+        and dispatched ``dispatches`` programs."""
         work = 3.0 * flops * batch
-        if work <= 0 or not math.isfinite(seconds) or seconds <= self.step_overhead_s:
+        overhead = self.step_overhead_s * dispatches
+        if work <= 0 or not math.isfinite(seconds) or seconds <= overhead:
             return
-        observed = (seconds - self.step_overhead_s) / work
+        observed = (seconds - overhead) / work
         self.seconds_per_flop = math.exp(math.log(self.seconds_per_flop) + self.alpha * (
             math.log(observed) - math.log(self.seconds_per_flop)))

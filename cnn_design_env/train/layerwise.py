@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import optax
 
 from cnn_design_env.space import LayerInfo
+from cnn_design_env.train.masked import masked_params
 from cnn_design_env.train.model import Network, Params, State, _layer_specs, apply_layer
 from cnn_design_env.train.settings import TrainerSettings, compile_with
 
@@ -93,52 +94,65 @@ def _abstract_layer(info: LayerInfo) -> tuple[dict, dict | None]:
 
 
 class _Layer:
-    """The compiled programs of one layer of one network."""
+    """The compiled programs of one layer of one network (masked: they take the masks too)."""
 
     def __init__(self, network: Network, info: LayerInfo, index: int, tx: Any,
                  tx_key: Hashable, batch_size: int, cache: LayerCache,
-                 settings: TrainerSettings | None) -> None:
+                 settings: TrainerSettings | None, masked: bool = False) -> None:
         self.name, self.index = info.name, index
         self.sources = network.inputs_of(info)
         self.has_params = bool(_layer_specs(info)[0])
         self.has_state = bool(_layer_specs(info)[1])
+        self.masked = masked = masked and self.has_params
         space = network.space
         ident = (info.kind, tuple(sorted(info.hparams.items())), info.input_shapes,
-                 info.output_shape, info.projected, space.task, batch_size)
+                 info.output_shape, info.projected, space.task, batch_size, masked)
         p, s = _abstract_layer(info)
         xs = [_struct((batch_size, *shape)) for shape in info.input_shapes]
         key = jax.eval_shape(lambda: jax.random.key(0, impl="rbg"))
         opt = jax.eval_shape(tx.init, p) if self.has_params else None
         dropout = info.kind == "dropout"
 
-        def forward(p, s, xs, key, train=True):
-            return apply_layer(space, info, p, s, list(xs), train=train,
+        def forward(p, m, s, xs, key, train=True):
+            used = masked_params(p, m) if masked else p
+            return apply_layer(space, info, used, s, list(xs), train=train,
                                key=key if dropout else None)
 
-        def backward(p, s, opt, xs, g, key):
-            _out, vjp = jax.vjp(lambda p, xs: forward(p, s, xs, key)[0], p, xs)
+        def backward(p, m, s, opt, xs, g, key):
+            _out, vjp = jax.vjp(lambda p, xs: forward(p, m, s, xs, key)[0], p, xs)
             gp, gxs = vjp(g)
             if opt is None:
                 return p, opt, gxs
             updates, opt = tx.update(gp, opt, p)
             return optax.apply_updates(p, updates), opt, gxs
 
+        m = p if masked else {}
         g = _struct((batch_size, *info.output_shape))
         self.compile_s = 0.0
-        self.forward = self._get(cache, ("fwd", ident),
-                                 lambda: _compiled(settings, forward, p, s, xs, key))
-        self.backward = self._get(cache, ("bwd", ident, tx_key), lambda: _compiled(
-            settings, backward, p, s, opt, xs, g, key,
-            donate_argnums=(0, 2) if self.has_params else ()))
+        self._forward = self._get(cache, ("fwd", ident),
+                                  lambda: _compiled(settings, forward, p, m, s, xs, key))
+        self._backward = self._get(cache, ("bwd", ident, tx_key), lambda: _compiled(
+            settings, backward, p, m, s, opt, xs, g, key,
+            donate_argnums=(0, 3) if self.has_params else ()))
         if info.kind in ("batchnorm", "dropout"):  # the only kinds with a training mode
-            self.infer = self._get(cache, ("inf", ident), lambda: _compiled(
-                settings, lambda p, s, xs: forward(p, s, xs, None, train=False)[0], p, s, xs))
+            self._infer = self._get(cache, ("inf", ident), lambda: _compiled(
+                settings, lambda p, m, s, xs: forward(p, m, s, xs, None, train=False)[0],
+                p, m, s, xs))
         else:  # the training forward program serves evaluation too (one compile less)
             dummy = jax.random.key(0, impl="rbg")
-            self.infer = lambda p, s, xs: self.forward(p, s, xs, dummy)[0]
+            self._infer = lambda p, m, s, xs: self._forward(p, m, s, xs, dummy)[0]
         self.init_opt = (self._get(cache, ("opt", tuple(sorted((k, v.shape) for k, v in p.items())),
                                            tx_key), lambda: _compiled(settings, tx.init, p))
                          if self.has_params else None)
+
+    def forward(self, p: Any, m: Any, s: Any, xs: Any, key: Any) -> Any:
+        return self._forward(p, m if self.masked else {}, s, xs, key)
+
+    def backward(self, p: Any, m: Any, s: Any, opt: Any, xs: Any, g: Any, key: Any) -> Any:
+        return self._backward(p, m if self.masked else {}, s, opt, xs, g, key)
+
+    def infer(self, p: Any, m: Any, s: Any, xs: Any) -> Any:
+        return self._infer(p, m if self.masked else {}, s, xs)
 
     def _get(self, cache: LayerCache, key: Hashable, build: Callable[[], Any]) -> Any:
         program, seconds = cache.get(key, build)
@@ -148,8 +162,8 @@ class _Layer:
 
 def layer_steps(network: Network, tx: Any, loss_fn: Callable, *, batch_size: int,
                 label_shape: Sequence[int] = (), tx_key: Hashable | None = None,
-                cache: LayerCache | None = None, settings: TrainerSettings | None = None
-                ) -> tuple[Callable, Callable, Callable, float]:
+                cache: LayerCache | None = None, settings: TrainerSettings | None = None,
+                masks: Params | None = None) -> tuple[Callable, Callable, Callable, float]:
     """``(train, evaluate, init_opt, compile_s)`` with the signatures of ``loop.Steps``.
 
     Args:
@@ -162,11 +176,16 @@ def layer_steps(network: Network, tx: Any, loss_fn: Callable, *, batch_size: int
             itself, so only steps built with the same object share optimiser programs).
         cache: Program cache, shared by every call given it (default: a fresh one).
         settings: Compiler options and persistent program store.
+        masks: The masks of a design trained in ``network`` as its envelope
+            (:mod:`.masked`): every layer with parameters applies ``params * masks``. Masked
+            layer programs are shared by every design whose envelope has that layer.
     """
     cache = LayerCache() if cache is None else cache
     tx_key = tx if tx_key is None else tx_key
     infos = network.analysis.layers
-    layers = [_Layer(network, info, i, tx, tx_key, batch_size, cache, settings)
+    masked = masks is not None
+    masks = masks or {}
+    layers = [_Layer(network, info, i, tx, tx_key, batch_size, cache, settings, masked)
               for i, info in enumerate(infos) if info.kind != "input"]
     input_name = infos[0].name
     out_shape = (batch_size, *network.analysis.output_shape)
@@ -192,7 +211,8 @@ def layer_steps(network: Network, tx: Any, loss_fn: Callable, *, batch_size: int
             keys[layer.name] = lkey
             xs = [values[src] for src in layer.sources]
             values[layer.name], s = layer.forward(params.get(layer.name, {}),
-                                                  state.get(layer.name), xs, lkey)
+                                                  masks.get(layer.name), state.get(layer.name),
+                                                  xs, lkey)
             if layer.has_state:
                 new_state[layer.name] = s
         loss, g = grad(values[layers[-1].name], y)
@@ -200,7 +220,8 @@ def layer_steps(network: Network, tx: Any, loss_fn: Callable, *, batch_size: int
         new_params, new_opt = dict(params), dict(opt_state)
         for layer in reversed(layers):
             xs = [values[src] for src in layer.sources]
-            p, o, gxs = layer.backward(params.get(layer.name, {}), state.get(layer.name),
+            p, o, gxs = layer.backward(params.get(layer.name, {}), masks.get(layer.name),
+                                       state.get(layer.name),
                                        opt_state.get(layer.name), xs, cot.pop(layer.name),
                                        keys[layer.name])
             if layer.has_params:
@@ -213,7 +234,8 @@ def layer_steps(network: Network, tx: Any, loss_fn: Callable, *, batch_size: int
     def evaluate(params: Params, state: State, x: Any, y: Any, m: Any) -> jax.Array:
         values = {input_name: x}
         for layer in layers:
-            values[layer.name] = layer.infer(params.get(layer.name, {}), state.get(layer.name),
+            values[layer.name] = layer.infer(params.get(layer.name, {}), masks.get(layer.name),
+                                             state.get(layer.name),
                                              [values[src] for src in layer.sources])
         return stats(values[layers[-1].name], y, m)
 

@@ -57,9 +57,11 @@ class MaskingError(ValueError):
     """A design that has no exact masked form (the reason is the message)."""
 
 
-def envelope_hparams(space: SearchSpace, design: Design) -> dict[str, dict[str, Any]]:
-    """Per-layer hyperparameters of ``design`` with tuned widths and kernel sizes at their
-    largest choice (everything else, activations resolved, as in the design)."""
+def envelope_hparams(space: SearchSpace, design: Design, *, kernel_sizes: bool = True
+                     ) -> dict[str, dict[str, Any]]:
+    """Per-layer hyperparameters of ``design`` with tuned widths (and, with ``kernel_sizes``,
+    kernel sizes) at their largest choice (everything else, activations resolved, as in the
+    design)."""
     values = space.hyperparameters(design)
     activation = space.training_settings(design).get("activation", "relu")
     out = {}
@@ -70,15 +72,18 @@ def envelope_hparams(space: SearchSpace, design: Design) -> dict[str, dict[str, 
         if layer.kind == "activation" and hp.get("fn") is None:
             hp["fn"] = activation
         for key in WIDTH_KEYS.get(layer.kind, ()):
-            if key in layer.choices:
+            if key in layer.choices and (kernel_sizes or key != "kernel_size"):
                 hp[key] = max(layer.choices[key])
         out[layer.name] = hp
     return out
 
 
-def envelope(space: SearchSpace, design: Design) -> Network:
-    """The envelope network of ``design`` (its :attr:`Network.signature` keys the program)."""
-    return Network(space, analyze(space, design, hparams=envelope_hparams(space, design)))
+def envelope(space: SearchSpace, design: Design, *, kernel_sizes: bool = True) -> Network:
+    """The envelope network of ``design`` (its :attr:`Network.signature` keys the program);
+    ``kernel_sizes=False`` keeps the design's kernel sizes (fewer wasted FLOPs, more
+    programs: what the layer-wise masked steps use)."""
+    hparams = envelope_hparams(space, design, kernel_sizes=kernel_sizes)
+    return Network(space, analyze(space, design, hparams=hparams))
 
 
 def tap_offset(kind: str, size: int, k: int, big: int, stride: int) -> int:
@@ -174,14 +179,14 @@ def masked_params(params: Params, masks: Params) -> Params:
     return jax.tree.map(lambda p, m: p * m, params, masks)
 
 
-def embedding(space: SearchSpace, design: Design) -> Embedding:
-    """The :class:`Embedding` of ``design`` in its envelope.
+def embedding(space: SearchSpace, design: Design, *, kernel_sizes: bool = True) -> Embedding:
+    """The :class:`Embedding` of ``design`` in its envelope (see :func:`envelope`).
 
     Raises:
         MaskingError: If the design has no exact masked form (see the module docstring).
     """
     exact = Network(space, analyze(space, design))
-    big = envelope(space, design)
+    big = envelope(space, design, kernel_sizes=kernel_sizes)
     layout: dict[str, np.ndarray] = {}
     index: dict[str, dict[str, Index]] = {}
     for d, e in zip(exact.analysis.layers, big.analysis.layers, strict=True):

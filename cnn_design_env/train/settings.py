@@ -47,6 +47,12 @@ class TrainerSettings:
         compiled_cache_size: Compiled programs kept in memory per evaluator.
         layer_cache_size: Per-layer programs kept in memory (``compile="layer"``).
         form: ``"exact"``, ``"masked"`` or ``"auto"`` (see :data:`FORMS`).
+        masked_compile: How the masked form of one design compiles: ``"network"`` (one
+            program per envelope), ``"layer"`` (per-layer programs of the envelope, shared by
+            every envelope with that layer: a new signature rarely compiles anything) or
+            ``"auto"`` (layer-wise for small envelopes on a CPU,
+            :func:`~cnn_design_env.train.loop.resolve_compile`). Groups of
+            ``evaluate_many`` always compile one program per envelope.
         group_size: Most designs trained together in one ``vmap`` by ``evaluate_many``.
 
     Raises:
@@ -58,7 +64,8 @@ class TrainerSettings:
     compiled_cache_size: int = 32
     layer_cache_size: int = 2048
     form: str = "auto"
-    group_size: int = 16
+    masked_compile: str = "auto"
+    group_size: int = 4
 
     def __post_init__(self) -> None:
         if isinstance(self.xla_options, Mapping):
@@ -67,6 +74,9 @@ class TrainerSettings:
             object.__setattr__(self, "xla_options", tuple(tuple(p) for p in self.xla_options))
         if self.form not in FORMS:
             raise ValueError(f"TrainerSettings.form must be one of {FORMS}, got {self.form!r}")
+        if self.masked_compile not in ("auto", "network", "layer"):
+            raise ValueError("TrainerSettings.masked_compile must be one of ('auto', 'network', "
+                             f"'layer'), got {self.masked_compile!r}")
         for name in ("compiled_cache_size", "layer_cache_size", "group_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

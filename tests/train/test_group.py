@@ -13,6 +13,7 @@ from cnn_design_env.space import Design, SearchSpace, get_space
 from cnn_design_env.space import layers as L
 from cnn_design_env.train.data import load_digits
 from cnn_design_env.train.masked import envelope
+from cnn_design_env.train.settings import TrainerSettings
 from cnn_design_env.train.termination import TerminationConfig
 
 RATES = (0.05, 1e30, 1e-7)  # trains; diverges to NaN inside the first epoch; never learns
@@ -38,8 +39,9 @@ def design(space: SearchSpace, conv1: int, conv2: int, rate: int) -> Design:
 
 def evaluator(space, data, tmp_path, **kwargs) -> TrainingEvaluator:
     config = TerminationConfig(loss_threshold=0.97, loss_patience=2)
-    return TrainingEvaluator(space, data, epochs=3, termination=config, cache_dir=tmp_path,
-                             **kwargs)
+    if "settings" not in kwargs:
+        kwargs["cache_dir"] = tmp_path
+    return TrainingEvaluator(space, data, epochs=3, termination=config, **kwargs)
 
 
 def assert_same(many, ones):
@@ -56,7 +58,8 @@ def test_designs_of_one_signature_train_together_like_one_by_one(space, data, tm
                design(space, 1, 3, 2), design(space, 5, 5, 0)]
     assert len({envelope(space, d).signature for d in designs}) == 1
     seeds = [3, 1, 4, 1, 5]
-    many = evaluator(space, data, tmp_path, form="masked").evaluate_many(designs, seeds)
+    settings = TrainerSettings(cache_dir=tmp_path, form="masked", group_size=8)
+    many = evaluator(space, data, tmp_path, settings=settings).evaluate_many(designs, seeds)
     assert [m.extra["group_size"] for m in many] == [5] * 5
     assert all(m.extra["form"] == "masked" for m in many)
     one = evaluator(space, data, tmp_path / "one", form="masked")

@@ -18,6 +18,7 @@ from cnn_design_env.train.masked import (
     tap_offset,
 )
 from cnn_design_env.train.model import build_network
+from cnn_design_env.train.settings import TrainerSettings
 
 PRESETS = {"vgg_mini": "digits", "inception_mini": "digits", "unet_mini": "shapes",
            "table_chain": "digits", "table_inception": "digits"}
@@ -81,8 +82,8 @@ def test_masked_training_equals_exact_training(name, datasets, tmp_path):
 
 def test_all_designs_of_a_signature_share_one_program(datasets, tmp_path):
     space = get_space("vgg_mini")
-    evaluator = TrainingEvaluator(space, datasets["digits"], epochs=1, cache_dir=tmp_path,
-                                  form="masked")
+    settings = TrainerSettings(cache_dir=tmp_path, form="masked", masked_compile="network")
+    evaluator = TrainingEvaluator(space, datasets["digits"], epochs=1, settings=settings)
     base = smallest(space)
     # conv1 16 kernels instead of 8, conv2 a 5x5 kernel instead of 3x3 (same strides)
     wider = Design((4, 2, *base.actions[2:]))
@@ -91,6 +92,13 @@ def test_all_designs_of_a_signature_share_one_program(datasets, tmp_path):
     first = evaluator.evaluate(base, seed=0)
     second = evaluator.evaluate(wider, seed=0)
     assert first.compile_s > 0 and second.compile_s == 0.0 and second.extra["compiled_cached"]
+    # layer-wise masked programs keep the kernel sizes: other widths share every program
+    layers = TrainingEvaluator(space, datasets["digits"], epochs=1, settings=TrainerSettings(
+        cache_dir=tmp_path / "layer", form="masked", masked_compile="layer"))
+    first = layers.evaluate(base, seed=0)
+    other = layers.evaluate(Design((4, 4, *base.actions[2:])), seed=1)  # 16 kernels, 3x3
+    assert first.extra["compile_mode"] == "layer" and first.compile_s > 0
+    assert other.compile_s == 0.0 and not other.terminated
 
 
 def test_kernel_offsets_follow_same_padding():
