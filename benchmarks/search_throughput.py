@@ -12,20 +12,23 @@ Run: ``python benchmarks/search_throughput.py --other /work/main [--episodes 60]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 FLOOR = 3.0
 HERE = Path(__file__).resolve().parent.parent
 
 
-def run_search(root: Path, episodes: int, epochs: int, seed: int) -> float:
-    """Wall seconds of one search run from the checkout at ``root`` (cold caches)."""
+def run_search(root: Path, episodes: int, epochs: int, seed: int) -> tuple[float, str]:
+    """Wall seconds of one search run from the checkout at ``root`` (cold caches) and a summary
+    of its journal (evaluations, summed cost and compile seconds, forms)."""
     with tempfile.TemporaryDirectory(prefix="search_bench_") as tmp:
         env = dict(os.environ, PYTHONPATH=str(root), CNN_DESIGN_JAX_CACHE=str(Path(tmp) / "jax"))
         command = [sys.executable, "-m", "cnn_design_env.cli", "search", "--method", "random",
@@ -38,7 +41,19 @@ def run_search(root: Path, episodes: int, epochs: int, seed: int) -> float:
         if done.returncode != 0:
             raise RuntimeError(f"search from {root} failed ({done.returncode}):\n"
                                f"{done.stderr[-3000:]}")
-        return seconds
+        return seconds, journal_summary(Path(tmp) / "run" / "evaluations.jsonl")
+
+
+def journal_summary(path: Path) -> str:
+    """Evaluations, summed ``cost_s`` and ``compile_s`` and forms of a run's journal."""
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    metrics = [r.get("metrics", {}) for r in records]
+    forms = Counter(str(m.get("extra", {}).get("form", "exact")) + "/"
+                    + str(m.get("extra", {}).get("compile_mode", "network")) for m in metrics)
+    cost = sum(m.get("cost_s", 0.0) for m in metrics)
+    compile_s = sum(m.get("compile_s", 0.0) for m in metrics)
+    return (f"{len(records)} evaluations, cost {cost:.1f} s of which compile {compile_s:.1f} s; "
+            + ", ".join(f"{k} {v}" for k, v in sorted(forms.items())))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     for repeat in range(args.repeats):
         for name, root in (reversed(sides.items()) if repeat % 2 else sides.items()):
-            seconds = run_search(root, args.episodes, args.epochs, seed=repeat)
+            seconds, summary = run_search(root, args.episodes, args.epochs, seed=repeat)
             rate = 60 * args.episodes / seconds
             rates[name].append(rate)
-            print(f"    {name:<28} {seconds:7.1f} s  {rate:6.1f} evaluations/min", flush=True)
+            print(f"    {name:<28} {seconds:7.1f} s  {rate:6.1f} evaluations/min  ({summary}; "
+                  f"load {os.getloadavg()[0]:.1f})", flush=True)
     medians = {name: statistics.median(r) for name, r in rates.items()}
     this, other = medians.values()
     ratio = this / other

@@ -12,9 +12,9 @@ estimates both and picks the cheaper:
 
 ``masked_compile_s`` is what a masked evaluation not known to be cached compiled on average
 (zeros included: its programs are shared by every design of the signature, or of the layer
-configuration), starting at ``compile_s / amortize``: an investment that later designs reuse.
+configuration), starting at a quarter of a compilation: an investment later designs reuse.
 The compile times and the seconds per
-FLOP are learnt from the evaluations made (exponential averages): long trainings and
+FLOP are learnt from the evaluations made (averages and a least-squares line): long trainings and
 envelopes far wider than the design favour the exact program, short trainings of small
 designs (a CPU search) the masked one.
 
@@ -31,7 +31,12 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
+
+WINDOW = 64
+"""Training steps the cost model fits its step-time line to."""
 
 
 @dataclass
@@ -43,16 +48,15 @@ class CostModel:
         masked_compile_s: Seconds a masked evaluation compiles, on average (learnt).
         seconds_per_flop: Training seconds per FLOP (learnt).
         step_overhead_s: Fixed seconds per compiled program a step dispatches.
-        amortize: Designs expected to share a new masked program.
-        alpha: Weight of a new observation in the averages.
+        alpha: Weight of a new observation in the compile-time averages.
     """
 
     compile_s: float = 1.0
     masked_compile_s: float = 0.25
     seconds_per_flop: float = 5e-11
     step_overhead_s: float = 2e-4
-    amortize: float = 4.0
     alpha: float = 0.3
+    _seen: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
 
     def train_s(self, flops: float, batch: int, steps: int, dispatches: int = 1) -> float:
         """Estimated training seconds of ``steps`` steps of ``batch`` images, each step
@@ -81,11 +85,24 @@ class CostModel:
     def observe_step(self, seconds: float, flops: float, batch: int,
                      dispatches: int = 1) -> None:
         """Learn from a training step of ``batch`` images of ``flops`` that took ``seconds``
-        and dispatched ``dispatches`` programs."""
+        and dispatched ``dispatches`` programs.
+
+        The last :data:`WINDOW` steps fit ``seconds = overhead * dispatches + s_per_flop * 3 *
+        flops * batch`` by least squares (both coefficients kept positive); with too few or
+        too similar observations the defaults stay.
+        """
         work = 3.0 * flops * batch
-        overhead = self.step_overhead_s * dispatches
-        if work <= 0 or not math.isfinite(seconds) or seconds <= overhead:
+        if work <= 0 or not math.isfinite(seconds) or seconds <= 0:
             return
-        observed = (seconds - overhead) / work
-        self.seconds_per_flop = math.exp(math.log(self.seconds_per_flop) + self.alpha * (
-            math.log(observed) - math.log(self.seconds_per_flop)))
+        self._seen.append((float(dispatches), work, float(seconds)))
+        del self._seen[:-WINDOW]
+        if len(self._seen) < 4:
+            return
+        data = np.asarray(self._seen)
+        scale = np.maximum(data[:, 2], 1e-9)  # relative errors: small steps count as much
+        design = data[:, :2] / scale[:, None]
+        if np.linalg.matrix_rank(design) < 2:
+            return
+        (overhead, per_flop), *_ = np.linalg.lstsq(design, np.ones(len(data)), rcond=None)
+        if overhead > 0 and per_flop > 0:
+            self.step_overhead_s, self.seconds_per_flop = float(overhead), float(per_flop)
