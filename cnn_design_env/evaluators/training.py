@@ -331,7 +331,8 @@ class TrainingEvaluator:
             flops=network.analysis.flops, envelope_flops=emb.envelope.analysis.flops,
             batch=batch_size, steps=steps, exact_cached=plan.key(0) in self._steps,
             masked_cached=self._masked_cached(masked_plan),
-            masked_dispatches=self._dispatches(masked_plan))
+            masked_dispatches=self._dispatches(masked_plan),
+            masked_programs=self._masked_programs(masked_plan))
         return dataclasses.replace(plan, form=choice, why=(
             f"cost model: exact {exact_s:.2f} s, masked {masked_s:.2f} s"))
 
@@ -367,6 +368,7 @@ class TrainingEvaluator:
         init = network.init
         if plan.form == "masked":  # layer-wise masked programs, shared across envelopes
             emb = plan.embedding
+            programs = self._masked_programs(plan)
             with self._lock:
                 steps = loop.Steps(*layerwise.layer_steps(
                     emb.envelope, plan.tx, loss_fn, batch_size=batch_size,
@@ -376,13 +378,15 @@ class TrainingEvaluator:
             hit = steps.compile_s == 0.0
             init = lambda rng: emb.embed(*emb.network.init(rng))  # noqa: E731
         else:
+            programs = None
             with self._lock:
                 steps, hit = self._steps.get(plan.key(0), lambda: loop.compile_steps(
                     network, plan.tx, loss_fn, batch_size=batch_size, label_shape=label_shape,
                     compile=self.compile, tx_key=settings["optimizer"], settings=self.settings,
                     layer_cache=self._layers))
         compile_s = 0.0 if hit else steps.compile_s
-        self.cost_model.observe_compile(compile_s, masked=plan.form == "masked")
+        self.cost_model.observe_compile(compile_s, masked=plan.form == "masked",
+                                        programs=programs)
         partial["compile_s"] = compile_s
         monitor = self._monitor(settings, start, None)
         run = _Run(self, init, steps, plan.tx, batch_size, monitor, plan.seed)
@@ -445,9 +449,17 @@ class TrainingEvaluator:
         mode = mode or self._masked_compile(plan)
         return 2 * len(plan.program.analysis.layers) if mode == "layer" else 1
 
+    def _masked_programs(self, plan: _Plan) -> int | None:
+        """Layer programs the layer-wise masked form of ``plan`` would compile (else None)."""
+        if self._masked_compile(plan) != "layer":
+            return None
+        return layerwise.missing_programs(plan.embedding.envelope, self._layers,
+                                          batch_size=plan.batch_size,
+                                          tx_key=plan.settings["optimizer"], masked=True)
+
     def _masked_cached(self, plan: _Plan) -> bool:
         if self._masked_compile(plan) == "layer":
-            return plan.key(0) in self._seen_envelopes
+            return self._masked_programs(plan) == 0
         return plan.key(1) in self._steps
 
     def _monitor(self, settings: dict[str, Any], start: float,

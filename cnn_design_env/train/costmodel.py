@@ -46,6 +46,7 @@ class CostModel:
     Attributes:
         compile_s: Seconds of one compilation of an exact program (learnt).
         masked_compile_s: Seconds a masked evaluation compiles, on average (learnt).
+        program_compile_s: Seconds per layer program (layer-wise masked form, learnt).
         seconds_per_flop: Training seconds per FLOP (learnt).
         step_overhead_s: Fixed seconds per compiled program a step dispatches.
         alpha: Weight of a new observation in the compile-time averages.
@@ -53,6 +54,7 @@ class CostModel:
 
     compile_s: float = 1.0
     masked_compile_s: float = 0.25
+    program_compile_s: float = 0.03
     seconds_per_flop: float = 5e-11
     step_overhead_s: float = 2e-4
     alpha: float = 0.3
@@ -65,18 +67,29 @@ class CostModel:
                         + 3.0 * flops * batch * self.seconds_per_flop)
 
     def choose(self, *, flops: float, envelope_flops: float, batch: int, steps: int,
-               exact_cached: bool, masked_cached: bool, masked_dispatches: int = 1
-               ) -> tuple[str, float, float]:
-        """``("exact" | "masked", exact seconds, masked seconds)``."""
+               exact_cached: bool, masked_cached: bool, masked_dispatches: int = 1,
+               masked_programs: int | None = None) -> tuple[str, float, float]:
+        """``("exact" | "masked", exact seconds, masked seconds)``.
+
+        ``masked_programs``: how many (layer) programs the masked form would compile, when
+        known; it is then charged ``masked_programs * program_compile_s`` instead of the
+        average ``masked_compile_s``.
+        """
         exact = (0.0 if exact_cached else self.compile_s) + self.train_s(flops, batch, steps)
-        masked = ((0.0 if masked_cached else self.masked_compile_s)
+        compile_s = (self.masked_compile_s if masked_programs is None
+                     else masked_programs * self.program_compile_s)
+        masked = ((0.0 if masked_cached else compile_s)
                   + self.train_s(envelope_flops, batch, steps, masked_dispatches))
         return ("masked" if masked < exact else "exact"), exact, masked
 
-    def observe_compile(self, seconds: float, *, masked: bool = False) -> None:
-        """Learn from an evaluation that compiled ``seconds`` (exact: only real compiles)."""
+    def observe_compile(self, seconds: float, *, masked: bool = False,
+                        programs: int | None = None) -> None:
+        """Learn from an evaluation that compiled ``seconds`` (exact: only real compiles;
+        ``programs``: how many layer programs that was)."""
         if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not masked):
             return
+        if programs:
+            self.program_compile_s += self.alpha * (seconds / programs - self.program_compile_s)
         if masked:
             self.masked_compile_s += self.alpha * (seconds - self.masked_compile_s)
         else:

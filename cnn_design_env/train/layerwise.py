@@ -58,6 +58,9 @@ class LayerCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._entries
+
     def get(self, key: Hashable, build: Callable[[], Any]) -> tuple[Any, float]:
         """The program for ``key`` (built on a miss) and the seconds spent building it."""
         if key in self._entries:
@@ -93,6 +96,32 @@ def _abstract_layer(info: LayerInfo) -> tuple[dict, dict | None]:
             {k: _struct(shape) for k, (shape, _) in s.items()} if s else None)
 
 
+def _ident(network: Network, info: LayerInfo, batch_size: int, masked: bool) -> tuple:
+    """What determines a layer's programs (the cache key without the program's role)."""
+    masked = masked and bool(_layer_specs(info)[0])
+    return (info.kind, tuple(sorted(info.hparams.items())), info.input_shapes,
+            info.output_shape, info.projected, network.space.task, batch_size, masked)
+
+
+def missing_programs(network: Network, cache: LayerCache, *, batch_size: int,
+                     tx_key: Hashable, masked: bool = False) -> int:
+    """How many layer programs :func:`layer_steps` would compile for ``network`` now
+    (the loss and statistics programs not counted)."""
+    count = 0
+    for info in network.analysis.layers:
+        if info.kind == "input":
+            continue
+        ident = _ident(network, info, batch_size, masked)
+        params = _abstract_layer(info)[0]
+        keys = [("fwd", ident), ("bwd", ident, tx_key)]
+        if info.kind in ("batchnorm", "dropout"):
+            keys.append(("inf", ident))
+        if params:
+            keys.append(("opt", tuple(sorted((k, v.shape) for k, v in params.items())), tx_key))
+        count += sum(key not in cache for key in keys)
+    return count
+
+
 class _Layer:
     """The compiled programs of one layer of one network (masked: they take the masks too)."""
 
@@ -105,8 +134,7 @@ class _Layer:
         self.has_state = bool(_layer_specs(info)[1])
         self.masked = masked = masked and self.has_params
         space = network.space
-        ident = (info.kind, tuple(sorted(info.hparams.items())), info.input_shapes,
-                 info.output_shape, info.projected, space.task, batch_size, masked)
+        ident = _ident(network, info, batch_size, masked)
         p, s = _abstract_layer(info)
         xs = [_struct((batch_size, *shape)) for shape in info.input_shapes]
         key = jax.eval_shape(lambda: jax.random.key(0, impl="rbg"))
