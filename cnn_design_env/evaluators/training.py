@@ -1,9 +1,11 @@
 """``TrainingEvaluator``: the real reward: train a design with JAX/Optax and measure it.
 
 Each evaluation builds the design's network (:mod:`cnn_design_env.train.model`), compiles one
-train step and one eval step for a fixed batch shape (cached in-process and on disk through JAX's
-persistent compilation cache), trains for the current number of epochs with the early-termination
-rules of the paper (:mod:`cnn_design_env.train.termination`), and returns :class:`Metrics`:
+train step and one eval step for a fixed batch shape (cached in-process and on disk in the
+:class:`~cnn_design_env.train.jaxcache.ProgramStore` of its
+:class:`~cnn_design_env.train.settings.TrainerSettings`), trains for the current number of epochs
+with the early-termination rules of the paper (:mod:`cnn_design_env.train.termination`), and
+returns :class:`Metrics`:
 
 * ``accuracy``: top-1 accuracy (classification) or mean foreground Dice (segmentation) on the
   data set's validation split after the last epoch; ``accuracy_curve`` after every epoch.
@@ -19,8 +21,16 @@ Training settings come from ``space.training_settings(design)`` (Table II defaul
 agents' choices): ``optimizer``, ``learning_rate``, ``momentum``, ``weight_decay``,
 ``batch_size`` (clipped to the training set size), ``loss``, ``activation``.
 
-Failures never raise: termination rules give ``reason`` ``"batch_time"``, ``"loss"`` or
-``"nan"``; any exception (out of memory included) gives ``"exception: <type>: <message>"``.
+Failures never raise: termination rules give ``reason`` ``"batch_time"``, ``"loss"``,
+``"nan"`` or ``"time limit"`` (``time_limit_s``); any exception (out of memory included) gives
+``"exception: <type>: <message>"``.
+
+Exact or masked: a design trains in its own program (the exact form) or in the program of its
+shape signature's envelope with masks (:mod:`cnn_design_env.train.masked`), as
+``settings.form`` says or, with ``"auto"``, as the cost model
+(:mod:`cnn_design_env.train.costmodel`) estimates cheaper; ``extra["form"]`` and
+``extra["form_reason"]`` record the choice. :meth:`TrainingEvaluator.evaluate_many` trains
+designs that share a program together in one ``vmap``.
 
 Randomness: all of it comes from ``seed``: NumPy initialisation, shuffling and augmentation from
 ``np.random.SeedSequence(seed)`` (fresh streams for a restart), dropout from
