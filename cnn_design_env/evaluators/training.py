@@ -63,7 +63,6 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import numpy as np
 
 from cnn_design_env.evaluators.base import Metrics
 from cnn_design_env.space import Design, SearchSpace, analyze
@@ -76,12 +75,12 @@ from cnn_design_env.train.grouprun import GroupRun, Member
 from cnn_design_env.train.layerwise import LayerCache
 from cnn_design_env.train.masked import Embedding, MaskingError, embedding
 from cnn_design_env.train.model import Network, build_network
-from cnn_design_env.train.settings import DEFAULT, TrainerSettings
+from cnn_design_env.train.settings import TrainerSettings
+from cnn_design_env.train.single import SingleRun
 from cnn_design_env.train.termination import (
     EpochSchedule,
     TerminationConfig,
     TerminationMonitor,
-    Verdict,
 )
 
 logger = logging.getLogger(__name__)
@@ -194,8 +193,10 @@ class TrainingEvaluator:
                              f"{loop.COMPILE_MODES}")
         if form is None and settings is None and compile != "network":
             form = "exact"  # the compile modes are forms of the exact program
-        self.settings = _settings(settings, persistent_cache, cache_dir, compiled_cache_size,
-                                  form)
+        self.settings = TrainerSettings.resolve(settings, persistent_cache=persistent_cache,
+                                                cache_dir=cache_dir,
+                                                compiled_cache_size=compiled_cache_size,
+                                                form=form)
         dataset = data if isinstance(data, Dataset) else get_dataset(data, seed=data_seed)
         if subsample_per_class is not None:
             dataset = dataset.subsample(subsample_per_class, seed=data_seed)
@@ -399,7 +400,9 @@ class TrainingEvaluator:
                                         programs=programs)
         partial["compile_s"] = compile_s
         monitor = self._monitor(settings, start, None)
-        run = _Run(self, init, steps, plan.tx, batch_size, monitor, plan.seed)
+        run = SingleRun(init, steps, plan.tx, batch_size, monitor, plan.seed, data=self.data,
+                        val_batches=self.val_batches(batch_size), augment=self.augment,
+                        max_restarts=self.termination.max_restarts)
         run.train(self.epochs, partial)
         if plan.form == "exact":
             mode = loop.resolve_compile(self.compile, network, batch_size)
@@ -524,98 +527,8 @@ class TrainingEvaluator:
             return self._val_batches[batch_size]
 
 
-def _settings(settings: TrainerSettings | None, persistent_cache: bool | None,
-              cache_dir: str | Path | None, compiled_cache_size: int | None,
-              form: str | None) -> TrainerSettings:
-    """The evaluator's settings from ``settings`` or the shorthand arguments (not both)."""
-    shorthands = {"persistent_cache": persistent_cache, "cache_dir": cache_dir,
-                  "compiled_cache_size": compiled_cache_size, "form": form}
-    given = [k for k, v in shorthands.items() if v is not None]
-    if settings is not None:
-        if given:
-            raise ValueError(f"give either settings or {given}, not both")
-        return settings
-    kwargs: dict[str, Any] = {}
-    if persistent_cache is False:
-        kwargs["cache_dir"] = None
-    elif cache_dir is not None:
-        kwargs["cache_dir"] = cache_dir
-    else:
-        kwargs["cache_dir"] = DEFAULT
-    if compiled_cache_size is not None:
-        kwargs["compiled_cache_size"] = compiled_cache_size
-    if form is not None:
-        kwargs["form"] = form
-    return TrainerSettings(**kwargs)
-
-
 def _plain(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
-
-
-class _Run:
-    """The runs (initial + restarts) of one evaluation; fills curves and timings."""
-
-    def __init__(self, evaluator: TrainingEvaluator, init: Any, steps: loop.Steps,
-                 tx: Any, batch_size: int, monitor: TerminationMonitor, seed: int) -> None:
-        self.evaluator, self.init, self.steps, self.tx = evaluator, init, steps, tx
-        self.batch_size, self.monitor, self.seed = batch_size, monitor, seed
-        self.loss_curve: list[float] = []
-        self.accuracy_curve: list[float] = []
-        self.total_epochs = 0
-        self._train_s: list[float] = []
-        self._infer_s: list[float] = []
-
-    @property
-    def accuracy(self) -> float:
-        return self.accuracy_curve[-1] if self.accuracy_curve else 0.0
-
-    @property
-    def train_ms(self) -> float:
-        return 1e3 * float(np.median(self._train_s)) if self._train_s else 0.0
-
-    @property
-    def infer_ms(self) -> float:
-        times = self._infer_s[1:] or self._infer_s
-        return 1e3 * float(np.median(times)) if times else 0.0
-
-    def train(self, epochs: int, partial: dict[str, Any]) -> None:
-        """Train up to ``1 + max_restarts`` runs of ``epochs`` epochs until one finishes."""
-        seeds = np.random.SeedSequence(self.seed)
-        data = self.evaluator.data
-        augment = self.evaluator.augment
-        for attempt in range(self.evaluator.termination.max_restarts + 1):
-            init_seq, shuffle_seq = seeds.spawn(2)
-            params, state = jax.device_put(self.init(np.random.default_rng(init_seq)))
-            carry = loop.TrainCarry(params, state, self.steps.init_optimizer(self.tx, params))
-            rng = np.random.default_rng(shuffle_seq)
-            key = loop.dropout_key(self.seed, attempt)
-            self.loss_curve, self.accuracy_curve = [], []
-            verdict = Verdict.CONTINUE
-            for epoch in range(epochs):
-                result = loop.train_epoch(self.steps, carry, data.x_train, data.y_train,
-                                          batch_size=self.batch_size, rng=rng, key=key,
-                                          monitor=self.monitor, augment=augment)
-                self._train_s.extend(result.batch_seconds[1 if epoch == 0 else 0:])
-                self.total_epochs += 1
-                verdict = result.verdict
-                if verdict is not Verdict.TERMINATE:
-                    verdict = self.monitor.on_epoch(result.loss)
-                self.loss_curve.append(result.loss)
-                partial.update(loss_curve=tuple(self.loss_curve), restarts=self.monitor.restarts,
-                               epochs=len(self.loss_curve))
-                if verdict is not Verdict.CONTINUE:
-                    break
-                self._validate(carry)
-            if verdict is not Verdict.RESTART:
-                return
-
-    def _validate(self, carry: loop.TrainCarry) -> None:
-        batches = self.evaluator.val_batches(self.batch_size)
-        stats, seconds = loop.evaluate_batches(self.steps, carry.params, carry.state, batches)
-        self._infer_s.extend(seconds)
-        value = loop.score(stats, self.evaluator.space.task, self.evaluator.data.num_val)
-        self.accuracy_curve.append(value)
 
 
 __all__ = ["TrainingEvaluator", "check_data"]

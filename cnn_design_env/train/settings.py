@@ -85,6 +85,31 @@ class TrainerSettings:
         if self.cache_dir is not None and self.cache_dir != DEFAULT:
             object.__setattr__(self, "cache_dir", str(Path(self.cache_dir).expanduser()))
 
+    @classmethod
+    def resolve(cls, settings: TrainerSettings | None = None, *,
+                persistent_cache: bool | None = None, cache_dir: str | Path | None = None,
+                compiled_cache_size: int | None = None, form: str | None = None
+                ) -> TrainerSettings:
+        """``settings``, or settings built from the evaluator's shorthand options (not both).
+
+        Raises:
+            ValueError: If ``settings`` and a shorthand are both given.
+        """
+        shorthands = {"persistent_cache": persistent_cache, "cache_dir": cache_dir,
+                      "compiled_cache_size": compiled_cache_size, "form": form}
+        given = [k for k, v in shorthands.items() if v is not None]
+        if settings is not None:
+            if given:
+                raise ValueError(f"give either settings or {given}, not both")
+            return settings
+        kwargs: dict[str, Any] = {
+            "cache_dir": None if persistent_cache is False else (cache_dir or DEFAULT)}
+        if compiled_cache_size is not None:
+            kwargs["compiled_cache_size"] = compiled_cache_size
+        if form is not None:
+            kwargs["form"] = form
+        return cls(**kwargs)
+
     def options(self, backend: str | None = None) -> dict[str, Any]:
         """The compiler options for ``backend`` (default: JAX's default backend)."""
         if self.xla_options is None:
