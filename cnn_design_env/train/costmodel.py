@@ -47,6 +47,7 @@ class CostModel:
         compile_s: Seconds of one compilation of an exact program (learnt).
         masked_compile_s: Seconds a masked evaluation compiles, on average (learnt).
         program_compile_s: Seconds per layer program (layer-wise masked form, learnt).
+        amortize: Designs expected to share a new layer program.
         seconds_per_flop: Training seconds per FLOP (learnt).
         step_overhead_s: Fixed seconds per compiled program a step dispatches.
         alpha: Weight of a new observation in the compile-time averages.
@@ -55,6 +56,7 @@ class CostModel:
     compile_s: float = 1.0
     masked_compile_s: float = 0.25
     program_compile_s: float = 0.03
+    amortize: float = 4.0
     seconds_per_flop: float = 5e-11
     step_overhead_s: float = 2e-4
     alpha: float = 0.3
@@ -72,12 +74,13 @@ class CostModel:
         """``("exact" | "masked", exact seconds, masked seconds)``.
 
         ``masked_programs``: how many (layer) programs the masked form would compile, when
-        known; it is then charged ``masked_programs * program_compile_s`` instead of the
+        known; it is then charged ``masked_programs * program_compile_s / amortize`` (the
+        programs serve every later design with those layers: an investment) instead of the
         average ``masked_compile_s``.
         """
         exact = (0.0 if exact_cached else self.compile_s) + self.train_s(flops, batch, steps)
         compile_s = (self.masked_compile_s if masked_programs is None
-                     else masked_programs * self.program_compile_s)
+                     else masked_programs * self.program_compile_s / self.amortize)
         masked = ((0.0 if masked_cached else compile_s)
                   + self.train_s(envelope_flops, batch, steps, masked_dispatches))
         return ("masked" if masked < exact else "exact"), exact, masked
