@@ -21,7 +21,8 @@ def run(code: str) -> None:
 
 @pytest.mark.parametrize("module", ["cnn_design_env", "cnn_design_env.space",
                                     "cnn_design_env.reward", "cnn_design_env.observations",
-                                    "cnn_design_env.episode", "cnn_design_env.registration"])
+                                    "cnn_design_env.episode", "cnn_design_env.registration",
+                                    "agents.qtables"])
 def test_the_pure_core_loads_no_pettingzoo_gymnasium_or_jax(module):
     run(f"import sys, {module}\n"
         f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
