@@ -1,33 +1,46 @@
 """What every tabular team shares: phases, schedules, the epsilon coin, repeats and convergence.
 
 A team plays one design per episode through ``act(agent, observation)`` (called for the agents in
-order) and learns once per finished episode through ``learn(design, reward, metrics)``. This base
-class keeps the bookkeeping common to :class:`~agents.shared_q.SharedQAgents` and the ablation
+order, as the textbook AEC loop does) and learns once per finished episode through
+``learn(design, reward, metrics)``. :class:`TabularTeam` keeps the bookkeeping common to
+:class:`~agents.shared_q.SharedQAgents` and the ablation
 :class:`~agents.independent.IndependentQAgents`; a subclass supplies the tables: how an agent
-chooses (``_choose``), how a design updates them (``_update``) and their arrays (``_arrays``).
+chooses (``_choose``), how a design updates them (``_update``) and their arrays.
+
+State, each part owned by one object: the uniform stream (:class:`~agents.stream.UniformStream`),
+the episode in progress (:class:`~agents.episode.Episode`) and, here, the phase counter, the
+experienced designs and the convergence streak.
 
 Phases (section VI): the first ``exploration_episodes`` episodes explore (``epsilon = 1``, the
 learning rate constant at ``alpha.value(0)``); afterwards, in the exploration-exploitation phase,
 ``alpha`` and ``epsilon`` follow their schedules in ``k``, the number of episodes already finished
-in that phase (:class:`~agents.phases.Phases`). The coin deciding random vs greedy is flipped once
-per episode (``coin="episode"``, the default) or once per agent (``coin="agent"``; agents that
-choose jointly, such as the first two agents of the shared team, use one coin).
+in that phase. The coin deciding random vs greedy is flipped once per episode (``coin="episode"``,
+the default) or once per agent (``coin="agent"``; agents that choose jointly, such as the first
+two agents of the shared team, use one coin).
+
+Planning: on the first ``act`` of an episode the team plans every agent's action at once (the
+same choices and draws as acting agent by agent), then serves each next agent from the plan after
+checking that its observation holds the planned actions of the agents it reads. An agent acting
+off the plan (an overridden action, an agent asked twice, tables changed in between) is planned
+again from its observation, and what the old plan drew for agents not served is given back to the
+stream, so the choices are those of acting agent by agent whatever the driver does.
 """
 
 from __future__ import annotations
 
 import math
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any, ClassVar
 
 import numpy as np
 
-from agents.phases import EXPLOITATION, EXPLORATION, EpisodeInfo, Phases
-from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule
-from agents.state import TeamState
+from agents.episode import EXPLOITATION, EXPLORATION, Episode, EpisodeInfo
+from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule, schedule_from_dict
 from agents.stream import UniformStream
 from cnn_design_env.evaluators.base import Metrics
+from cnn_design_env.observations import agent_ids
 from cnn_design_env.space import Design, SearchSpace
 
 __all__ = ["COINS", "EXPLOITATION", "EXPLORATION", "EpisodeInfo", "TabularTeam",
@@ -40,7 +53,7 @@ class UndecidedPredecessorError(ValueError):
     """An agent was asked to act before a predecessor it reads had decided."""
 
 
-class TabularTeam(Phases, UniformStream, TeamState):
+class TabularTeam(ABC):
     """Base of the tabular teams (see the module docstring).
 
     Args:
@@ -55,6 +68,10 @@ class TabularTeam(Phases, UniformStream, TeamState):
             per agent.
         convergence_window: ``K``: converged once the same design was chosen in ``K``
             consecutive exploiting episodes (random episodes in between are skipped).
+        reads: Per agent (in ``space.agents`` order), the indices of the agents whose actions
+            its choice depends on (default: none).
+        versioned: What holds the tables: its ``version`` attribute changes whenever they do
+            (a plan stands for one version); default the team itself.
 
     Raises:
         ValueError: On a bad coin, window or exploration length.
@@ -65,7 +82,8 @@ class TabularTeam(Phases, UniformStream, TeamState):
 
     def __init__(self, space: SearchSpace, *, seed: int, exploration_episodes: int | None = None,
                  alpha: Schedule = PAPER_ALPHA, epsilon: Schedule = PAPER_EPSILON,
-                 coin: str = "episode", convergence_window: int = 10) -> None:
+                 coin: str = "episode", convergence_window: int = 10,
+                 reads: Sequence[tuple[int, ...]] | None = None, versioned: Any = None) -> None:
         if coin not in COINS:
             raise ValueError(f"coin must be one of {COINS}, got {coin!r}")
         if int(convergence_window) < 1:
@@ -77,18 +95,16 @@ class TabularTeam(Phases, UniformStream, TeamState):
         self.coin = coin
         self.convergence_window = int(convergence_window)
         self.exploration_episodes = exploration_episodes
-        self._init_stream(seed)
-        self._index = dict(space.agent_index)
-        self._names = space.agents
+        self.stream = UniformStream(seed)
+        # the env's agent ids (``conv_0``) and the layer names (``conv1``) both name an agent
+        self._index = {**dict(zip(agent_ids(space), range(space.num_agents), strict=True)),
+                       **space.agent_index}
         self._n = space.num_agents
-        self._deps: list[tuple[int, ...]] = [()] * self._n
-        self._versioned: Any = self          # what has the ``version`` the plans depend on
-        self._plan_version = -1
-        self._plan_start = 0
-        self._actions: list[int] = []
-        self._expect: list[int] = []
-        self._positions: list[int] = []
+        self._width = self._n + 1                            # observation length
         self._sizes = np.array(space.action_sizes, dtype=np.int64)
+        self._reads = list(reads) if reads is not None else [()] * self._n
+        self._versioned = self if versioned is None else versioned
+        self.episode = Episode(self._n)
         self.episodes = 0
         self._seen: dict[tuple[int, ...], None] = {}
         self._streak_design: tuple[int, ...] | None = None
@@ -96,20 +112,59 @@ class TabularTeam(Phases, UniformStream, TeamState):
         self.converged_design: Design | None = None
         self.converged_episode: int | None = None
         self.last_episode: EpisodeInfo | None = None
-        self._clear_episode()
+
+    # -------------------------------------------------------------- phases
+    @abstractmethod
+    def default_exploration_episodes(self) -> int:
+        """The paper's rule for the exploration length (subclasses define it)."""
+
+    @property
+    def exploration_episodes(self) -> int:
+        """Length of the exploration phase in episodes."""
+        return self._exploration_episodes
+
+    @exploration_episodes.setter
+    def exploration_episodes(self, value: int | None) -> None:
+        if value is None:
+            value = self.default_exploration_episodes()
+        if int(value) < 0:
+            raise ValueError(f"exploration_episodes must be >= 0, got {value!r}")
+        self._exploration_episodes = int(value)
+
+    @property
+    def phase(self) -> str:
+        """The phase of the next episode."""
+        return EXPLORATION if self.episodes < self._exploration_episodes else EXPLOITATION
+
+    @property
+    def phase_episodes(self) -> int:
+        """``k``: episodes already finished in the exploration-exploitation phase."""
+        return max(0, self.episodes - self._exploration_episodes)
+
+    @property
+    def epsilon(self) -> float:
+        """Exploration rate of the next episode (1 during exploration)."""
+        return 1.0 if self.phase == EXPLORATION else self.epsilon_schedule.value(
+            self.phase_episodes)
+
+    @property
+    def alpha(self) -> float:
+        """Learning rate of the next episode's update."""
+        return self.alpha_schedule.value(
+            0 if self.phase == EXPLORATION else self.phase_episodes)
+
+    @property
+    def converged(self) -> bool:
+        """Whether the same design came out of ``K`` consecutive exploiting episodes."""
+        return self.converged_design is not None
 
     # ----------------------------------------------------------------- act
     def act(self, agent: str, observation: Mapping[str, Any] | np.ndarray) -> int:
         """The action of ``agent`` given the env's observation (dict or bare vector).
 
-        The first agent acting starts a new episode (coin, joint plan), so a reset mid-episode is
-        harmless. The team plans the rest of the episode when an agent acts off its plan (the
-        first agent, an earlier action it did not choose, a table changed in between) and then
-        serves each next agent from the plan after checking that the observation holds the
-        planned actions of the agents it reads. The plan draws the same random numbers in the
-        same order as acting agent by agent would, and what it drew for agents that were not
-        served is given back to the generator's stream (see :meth:`_rewind`), so the choices are
-        those of acting agent by agent whatever the driver does.
+        The first agent acting starts a new episode (coin, plan), so a reset mid-episode is
+        harmless; every later agent is served from the plan when its observation agrees with it
+        (see the module docstring).
 
         Raises:
             ValueError: On an unknown agent, an observation of the wrong length or for another
@@ -117,92 +172,58 @@ class TabularTeam(Phases, UniformStream, TeamState):
         """
         obs = observation["observation"] if type(observation) is dict else observation
         i = self._index.get(agent)
-        if i is None:
-            raise ValueError(f"unknown agent {agent!r}; expected one of {list(self._names)}")
-        if len(obs) != self._n + 1 or obs[-1] != i:
-            raise ValueError(f"agent {agent!r} (index {i}) got an observation of length "
-                             f"{len(obs)} with acting index {obs[-1] if len(obs) else None}; "
-                             f"expected length {self._n + 1} and acting index {i}")
-        if i == self._cursor and i < self._plan_end and \
-                self._plan_version == self._versioned.version:
-            expect = self._expect
-            for j in self._deps[i]:
+        ep = self.episode
+        if i == ep.cursor and i < ep.end and len(obs) == self._width and obs[-1] == i \
+                and ep.version == self._versioned.version:
+            expect = ep.expect
+            for j in self._reads[i]:
                 if obs[j] != expect[j]:
                     break
-            else:
-                self._cursor = i + 1
-                return self._actions[i]
+            else:                                            # served from the plan
+                ep.cursor = i + 1
+                return ep.actions[i]
+        if i is None:
+            raise ValueError(f"unknown agent {agent!r}; expected one of "
+                             f"{list(agent_ids(self.space))} (or the layer names)")
+        if len(obs) != self._width or obs[-1] != i:
+            raise ValueError(f"agent {agent!r} (index {i}) got an observation of length "
+                             f"{len(obs)} with acting index {obs[-1] if len(obs) else None}; "
+                             f"expected length {self._width} and acting index {i}")
         return self._replan(i, obs)
-
-    def act_ahead(self, agent: str, observation: Mapping[str, Any] | np.ndarray
-                  ) -> tuple[Sequence[str], list[int]]:
-        """:meth:`act` for ``agent`` and, in the same call, for the agents after it.
-
-        For a play loop that steps exactly the returned actions in the returned order: each is
-        what :meth:`act` would return to its agent observing the ones before it (the same
-        choices and draws), without an ``act`` call and an observation check per agent. All of
-        them count as served; a driver that plays fewer reports it with :meth:`played` before
-        the team acts again.
-
-        Returns:
-            ``(agents, actions)``: ``agent`` and the agents after it in order, up to where the
-            plan stops (the last agent, or an agent whose predecessor is undecided), and their
-            actions.
-
-        Raises:
-            ValueError: As :meth:`act`.
-        """
-        self.act(agent, observation)
-        start, end = self._cursor - 1, self._plan_end
-        self._ahead_range = range(start, end)
-        self._cursor = end
-        return self._names[start:end], self._actions[start:end]
-
-    def played(self, count: int) -> None:
-        """Only the first ``count`` actions of the last :meth:`act_ahead` were played.
-
-        Raises:
-            ValueError: If ``count`` is not between 1 and the number of actions returned, or the
-                team acted since.
-        """
-        if self._ahead_range is None or not 1 <= count <= len(self._ahead_range):
-            raise ValueError(f"played({count!r}) does not follow an act_ahead (of "
-                             f"{len(self._ahead_range or ())} actions)")
-        self._cursor = self._ahead_range[0] + count
-        self._ahead_range = None
 
     def _replan(self, i: int, obs: np.ndarray) -> int:
         """Plan agents ``i, i + 1, ...`` from the observation and serve agent ``i``."""
         self._rewind()
-        self._ahead_range = None
-        if i == 0 or self._ep_coin is None:
-            self._begin_episode()
-        self._blocks = [(self._base, self._uniforms)]
+        ep = self.episode
+        if i == 0 or ep.coin is None:
+            ep = self.episode = Episode(self._n)
+            if self.phase == EXPLORATION:
+                ep.epsilon, ep.coin = 1.0, True
+            else:
+                ep.epsilon = self.epsilon
+                ep.coin = self.stream.uniform() < ep.epsilon
+            ep.explored = ep.coin
+        self.stream.mark()
         expect = obs[:-1].tolist() if isinstance(obs, np.ndarray) else [int(v) for v in obs[:-1]]
-        self._plan_start = i
-        self._plan_from(i, expect)
-        self._plan_version = self._versioned.version
-        self._cursor = i + 1
-        return self._actions[i]
+        ep.start = i
+        self._plan(i, expect)
+        ep.version = self._versioned.version
+        ep.cursor = i + 1
+        return ep.actions[i]
 
-    def _plan_from(self, start: int, expect: list[int]) -> None:
-        """Choose the actions of agents ``start, start + 1, ...`` in order, as if each acted with
-        ``expect`` (``action + 1`` per agent, 0 = undecided) holding its predecessors' actions.
-
-        Sets ``_actions``, ``_expect`` (``expect`` completed with the plan), ``_positions``
-        (the stream position after each agent), ``_plan_end`` (where planning stopped: an agent
-        whose predecessor is undecided and not planned) and ``_first_explore`` (the first agent
-        whose own coin chose a random action). This generic version calls :meth:`_choose`.
-        """
-        n = self._n
+    def _plan(self, start: int, expect: list[int]) -> None:
+        """Plan agents ``start, start + 1, ...`` in order into :attr:`episode`, as if each acted
+        with ``expect`` (``action + 1`` per agent, 0 = undecided) holding its predecessors'
+        actions, stopping before an agent whose predecessor is undecided. This generic version
+        calls :meth:`_choose` per agent; subclasses may plan faster (the same draws)."""
+        n, ep, stream = self._n, self.episode, self.stream
         actions, positions = [-1] * n, [0] * n
-        per_agent = self.coin == "agent" and self._ep_epsilon < 1.0
-        coin, epsilon, pair = self._ep_coin, self._ep_epsilon, self.pair
+        per_agent = self.coin == "agent" and ep.epsilon < 1.0
         first_explore, end = n, n
         for i in range(start, n):
-            explore = coin
-            if per_agent and i >= pair:
-                explore = self._uniform() < epsilon
+            explore = ep.coin
+            if per_agent and i >= self.pair:
+                explore = stream.uniform() < ep.epsilon
                 if explore and first_explore == n:
                     first_explore = i
             try:
@@ -214,70 +235,39 @@ class TabularTeam(Phases, UniformStream, TeamState):
                 break
             actions[i] = a
             expect[i] = a + 1
-            positions[i] = self._base + self._next_uniform
-        self._set_plan(actions, expect, positions, end, first_explore)
-
-    def _set_plan(self, actions: list[int], expect: list[int], positions: list[int], end: int,
-                  first_explore: int) -> None:
-        self._actions, self._expect, self._positions = actions, expect, positions
-        self._plan_end, self._first_explore = end, first_explore
+            positions[i] = stream.position
+        ep.set_plan(actions, expect, positions, end, first_explore)
 
     def _rewind(self) -> None:
         """End the plan in progress: give back to the stream what it drew for agents that were
         not served, and keep the random-action flag of those that were."""
-        c = self._cursor
+        ep = self.episode
+        c = ep.cursor
         if c < 0:
             return
-        self._cursor = -1
-        if self._first_explore < c:
-            self._ep_explored = True
-        target = self._positions[c - 1]
-        if target != self._base + self._next_uniform:
-            self._seek(target)
-
-    def _begin_episode(self) -> None:
-        self._clear_episode()
-        if self.phase == EXPLORATION:
-            self._ep_epsilon, self._ep_coin = 1.0, True
-        else:
-            self._ep_epsilon = self.epsilon
-            self._ep_coin = self._uniform() < self._ep_epsilon
-        self._ep_explored = self._ep_coin
-
-    def _clear_episode(self) -> None:
-        self._ep_coin: bool | None = None
-        self._ep_epsilon = 1.0
-        self._ep_explored = False
-        self._cursor = -1
-        self._plan_end = 0
-        self._ahead_range: range | None = None
-        self._first_explore = self._n
-
-    def _explored(self) -> bool:
-        """Whether a served agent took a random action in the episode in progress."""
-        return self._ep_explored or (0 <= self._first_explore < self._cursor)
-
-    def _pick(self, n: int) -> int:
-        """A uniform integer in ``[0, n)``."""
-        return int(self._uniform() * n)
+        ep.explored = ep.served_random()
+        ep.cursor = -1
+        target = ep.positions[c - 1]
+        if target != self.stream.position:
+            self.stream.seek(target)
 
     def _pred_action(self, obs: Sequence[int] | np.ndarray, j: int, i: int) -> int:
+        """Agent ``j``'s action read by agent ``i`` from ``obs`` (``action + 1`` per agent)."""
         a = int(obs[j]) - 1
         if a < 0:
+            names = self.space.agents
             raise UndecidedPredecessorError(
-                f"agent {self._names[i]!r} acts before its predecessor {self._names[j]!r} has "
-                f"decided (observation entry {j} is 0)")
+                f"agent {names[i]!r} acts before its predecessor {names[j]!r} has decided "
+                f"(observation entry {j} is 0)")
         return a
 
     @abstractmethod
     def _choose(self, i: int, obs: Sequence[int] | np.ndarray, explore: bool) -> int:
-        """Agent ``i``'s action given the observation (exploring or exploiting)."""
+        """Agent ``i``'s action given ``obs`` (``action + 1`` per agent), exploring or not."""
 
     def greedy_design(self) -> Design:
-        """The design the team plays with no random action (Algorithm 3 for the shared team).
-
-        Uses no randomness and leaves the team's episode state untouched.
-        """
+        """The design the team plays with no random action; uses no randomness and leaves the
+        episode in progress untouched."""
         obs = [0] * self._n
         for i in range(self._n):
             obs[i] = self._choose(i, obs, False) + 1
@@ -297,25 +287,22 @@ class TabularTeam(Phases, UniformStream, TeamState):
             ValueError: If the design does not fit the space or the reward is not finite.
         """
         key = tuple(design.actions if isinstance(design, Design) else (int(a) for a in design))
-        actions = None
-        if not (self._cursor == self._n and self._plan_end == self._n and len(key) == self._n
-                and self._plan_start == 0 and list(key) == self._actions):
-            # Not the plan the team just served in full (whose actions fit by construction).
-            actions = np.array(key, dtype=np.int64)
-            if actions.shape != (self._n,) or (actions < 0).any() or \
-                    (actions >= self._sizes).any():
-                raise ValueError(f"design {key} does not fit space {self.space.name!r}: "
-                                 f"expected {self._n} actions below {self._sizes.tolist()}")
+        ep, n = self.episode, self._n
+        served_in_full = (ep.cursor == n and ep.end == n and ep.start == 0
+                          and len(key) == n and list(key) == ep.actions)
+        actions = np.array(key, dtype=np.int64)
+        if not served_in_full and (actions.shape != (n,) or (actions < 0).any()
+                                   or (actions >= self._sizes).any()):
+            raise ValueError(f"design {key} does not fit space {self.space.name!r}: "
+                             f"expected {n} actions below {self._sizes.tolist()}")
         reward = float(reward)
         if not math.isfinite(reward):
             raise ValueError(f"reward must be finite, got {reward!r}")
         phase, alpha = self.phase, self.alpha
         epsilon = 1.0 if phase == EXPLORATION else self.epsilon
-        explored = True if self._ep_coin is None else self._explored()
+        explored = True if ep.coin is None else ep.served_random()
         updated = key not in self._seen
         if updated:
-            if actions is None:
-                actions = np.array(key, dtype=np.int64)
             self._update(actions, reward, alpha)
             self._seen[key] = None
         if phase == EXPLOITATION and not explored:
@@ -326,8 +313,101 @@ class TabularTeam(Phases, UniformStream, TeamState):
         self.last_episode = EpisodeInfo(self.episodes, phase, epsilon, alpha, explored, updated)
         self.episodes += 1
         self._rewind()
-        self._clear_episode()
+        self.episode = Episode(n)
 
     @abstractmethod
     def _update(self, actions: np.ndarray, reward: float, alpha: float) -> None:
         """Update the tables with one finished design's reward."""
+
+    # --------------------------------------------------------------- state
+    def _params(self) -> dict[str, Any]:
+        return {"seed": self.seed, "exploration_episodes": self._exploration_episodes,
+                "alpha": self.alpha_schedule.to_dict(), "epsilon": self.epsilon_schedule.to_dict(),
+                "coin": self.coin, "convergence_window": self.convergence_window}
+
+    def _set_params(self, params: Mapping[str, Any]) -> None:  # noqa: B027 (optional hook)
+        """Restore subclass parameters from :meth:`_params` (none by default)."""
+
+    @abstractmethod
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """The learned arrays to checkpoint."""
+
+    @abstractmethod
+    def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Restore the arrays of :meth:`_arrays`."""
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The whole team state: ``(arrays, meta)``; ``meta`` is JSON-serialisable.
+
+        Arrays: the tables, visit counts, experienced designs and the generator's buffered
+        uniforms (the current block and any blocks given back by a plan). Meta: parameters,
+        schedules, episode counter, convergence bookkeeping, the generator's
+        ``bit_generator.state`` and the episode in progress as acting agent by agent would have
+        left it (a plan is not saved: it is made again on resume).
+        """
+        ep = self.episode
+        seen = np.array(list(self._seen), dtype=np.int64).reshape(len(self._seen), self._n)
+        served = ep.positions[ep.cursor - 1] if ep.cursor >= 0 else self.stream.position
+        stream_arrays, stream_meta = self.stream.state_dict(served)
+        meta = {
+            "class": type(self).__name__, "space": self.space.name,
+            "action_sizes": self._sizes.tolist(),
+            "edges": [list(e) for e in self.space.agent_edges],
+            "params": self._params(), "episodes": self.episodes, **stream_meta,
+            "episode_state": ep.state(),
+            "streak": [self._streak, None if self._streak_design is None
+                       else list(self._streak_design)],
+            "converged": [None if self.converged_design is None
+                          else list(self.converged_design.actions), self.converged_episode],
+            "last_episode": None if self.last_episode is None else asdict(self.last_episode),
+        }
+        return {**self._arrays(), "seen": seen, **stream_arrays}, meta
+
+    def load_state_dict(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (parameters included).
+
+        Raises:
+            ValueError: If it was saved by another team class or for another space.
+        """
+        if meta["class"] != type(self).__name__:
+            raise ValueError(f"state of a {meta['class']} cannot be loaded into a "
+                             f"{type(self).__name__}")
+        edges = [list(e) for e in self.space.agent_edges]
+        if meta["action_sizes"] != self._sizes.tolist() or meta["edges"] != edges:
+            raise ValueError(f"state saved for space {meta['space']!r} (action sizes "
+                             f"{meta['action_sizes']}) does not fit space {self.space.name!r} "
+                             f"(action sizes {self._sizes.tolist()})")
+        params = meta["params"]
+        self.seed = params["seed"]
+        self.alpha_schedule = schedule_from_dict(params["alpha"])
+        self.epsilon_schedule = schedule_from_dict(params["epsilon"])
+        self.coin = params["coin"]
+        self.convergence_window = int(params["convergence_window"])
+        self.exploration_episodes = int(params["exploration_episodes"])
+        self._set_params(params)
+        self._set_arrays(arrays)
+        self._seen = dict.fromkeys(tuple(int(a) for a in row) for row in arrays["seen"])
+        self.episodes = int(meta["episodes"])
+        self.stream.load_state_dict(arrays, meta)
+        self.episode = Episode.from_state(self._n, meta["episode_state"])
+        streak, streak_design = meta["streak"]
+        self._streak = int(streak)
+        self._streak_design = None if streak_design is None else tuple(streak_design)
+        design, episode = meta["converged"]
+        self.converged_design = None if design is None else Design(tuple(design))
+        self.converged_episode = episode
+        last = meta.get("last_episode")
+        self.last_episode = None if last is None else EpisodeInfo(**last)
+
+    def save(self, path: str) -> str:
+        """Write the whole team state to ``path`` (an ``.npz`` holding the arrays and a JSON
+        document); returns the path written."""
+        from agents.checkpoint import save_checkpoint
+
+        return save_checkpoint(path, self)
+
+    def load(self, path: str) -> None:
+        """Restore the state written by :meth:`save` into this team."""
+        from agents.checkpoint import load_checkpoint
+
+        load_checkpoint(path, self)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -75,17 +76,28 @@ def load_checkpoint(path: str | os.PathLike[str], team: _Stateful) -> dict[str, 
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: If the file is not a checkpoint of this format, or was saved by another team
-            class or for another space.
+        ValueError: If the file is not a checkpoint of this format (truncated, not an ``.npz``,
+            a pickle, an object array), or was saved by another team class or for another space;
+            the message names the file.
     """
-    with np.load(path, allow_pickle=False) as data:
-        if META_KEY not in data.files:
-            raise ValueError(f"{os.fspath(path)!r} is not a team checkpoint "
-                             f"(no {META_KEY!r} entry)")
-        document = json.loads(str(data[META_KEY]))
-        arrays = {name: data[name] for name in data.files if name != META_KEY}
-    if document.get("format") != FORMAT:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no team checkpoint at {os.fspath(path)!r}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if META_KEY not in data.files:
+                raise ValueError(f"no {META_KEY!r} entry")
+            document = json.loads(str(data[META_KEY]))
+            arrays = {name: data[name] for name in data.files if name != META_KEY}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{os.fspath(path)!r} is not a readable team checkpoint (an .npz with a "
+                         f"{META_KEY!r} entry): {type(error).__name__}: {error}") from error
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        document = document if isinstance(document, dict) else {}
         raise ValueError(f"{os.fspath(path)!r} has checkpoint format {document.get('format')!r}; "
                          f"expected {FORMAT}")
-    team.load_state_dict(arrays, document["team"])
-    return document["extra"]
+    try:
+        team.load_state_dict(arrays, document["team"])
+    except (KeyError, TypeError, IndexError) as error:
+        raise ValueError(f"{os.fspath(path)!r}: the team state is incomplete or malformed "
+                         f"({type(error).__name__}: {error})") from error
+    return document.get("extra", {})

@@ -48,8 +48,8 @@ class IndependentQAgents(TabularTeam):
         dtype: Floating dtype of the Q-values.
 
     Attributes:
-        version: Incremented by every change made through the team (updates, loads,
-            :meth:`touch`); code that writes ``q`` or ``visits`` directly calls :meth:`touch`.
+        q: The Q-values of every agent, one after the other.
+        visits: Their visit counts.
     """
 
     def __init__(self, space: SearchSpace, *, seed: int,
@@ -62,10 +62,16 @@ class IndependentQAgents(TabularTeam):
         self.visits = np.zeros(int(sizes.sum()), dtype=np.int32)
         self._q_views = [self.q[o:o + n] for o, n in zip(self._off, sizes, strict=True)]
         self._visit_views = [self.visits[o:o + n] for o, n in zip(self._off, sizes, strict=True)]
-        self.version = 0
+        self._version = 0
         super().__init__(space, seed=seed, exploration_episodes=exploration_episodes,
                          alpha=alpha, epsilon=epsilon, coin=coin,
                          convergence_window=convergence_window)
+
+    @property
+    def version(self) -> int:
+        """Incremented by every change made through the team (updates, loads, :meth:`touch`);
+        code that writes ``q`` or ``visits`` directly calls :meth:`touch`."""
+        return self._version
 
     def default_exploration_episodes(self) -> int:
         """``max |A_i|``: every agent can try every action once."""
@@ -89,14 +95,14 @@ class IndependentQAgents(TabularTeam):
             return int(self._q_views[i].argmax())
         free = np.flatnonzero(self._visit_views[i] == 0)
         if free.size:
-            return int(free[self._pick(free.size)])
-        return self._pick(int(self._sizes[i]))
+            return int(free[self.stream.pick(free.size)])
+        return self.stream.pick(int(self._sizes[i]))
 
     def _update(self, actions: np.ndarray, reward: float, alpha: float) -> None:
         cells = self._off + actions
         self.q[cells] = (1.0 - alpha) * self.q[cells] + alpha * reward
         self.visits[cells] += 1
-        self.version += 1
+        self._version += 1
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"q": self.q.copy(), "visits": self.visits.copy()}
@@ -109,7 +115,7 @@ class IndependentQAgents(TabularTeam):
     def touch(self) -> None:
         """Declare that ``q`` or ``visits`` was written directly (a plan in progress is made
         again at the next ``act``)."""
-        self.version += 1
+        self._version += 1
 
     def _params(self) -> dict[str, Any]:
         return {**super()._params(), "dtype": self.q.dtype.name}

@@ -4,8 +4,8 @@ Two kernels, each the compiled twin of a pure Python/NumPy reference that stays 
 (and runs wherever numba is missing or a space does not fit the kernels):
 
 * :func:`plan_explore`: Algorithm 1 for the agents of an exploring episode
-  (:meth:`agents.planning.ExplorePlanning._explore_plan_python` and the first two agents'
-  ``SharedQAgents._choose``): the same candidate sets, the same uniforms read from the same
+  (:meth:`agents.planning.ExplorePlanner.plan` and the first two agents'
+  ``SharedQAgents._explore``): the same candidate sets, the same uniforms read from the same
   stream block, in the same order.
 * :func:`update`: Algorithm 2 over every edge (:meth:`agents.qtables.QTables.update`) with its
   look-ahead statistics and unvisited-cell bit masks, in the same floating-point operations in
@@ -116,7 +116,7 @@ def _candidates(masks: np.ndarray, expect: np.ndarray, pred: np.ndarray, row0: n
 
 def _draw(mask: int, size: int, block: np.ndarray, k: int) -> tuple[int, int]:
     """A uniform action among the set bits of ``mask`` (any of ``size`` if 0) drawn from
-    ``block[k:]``: the inlined first draw of the Python planner, then ``_pick_bit``'s
+    ``block[k:]``: the inlined first draw of the Python planner, then ``UniformStream.pick_bit``'s
     rejection tries or k-th set bit. Returns ``(action, k)``; ``k`` is -1 if the draws need
     more uniforms than the block has."""
     limit = block.shape[0]

@@ -8,9 +8,8 @@ Each episode::
         env.step(None if terminated or truncated else team.act(agent, obs))
 
 then ``team.learn(design, reward, metrics)`` with the ``"design"``, ``"reward"`` and ``"metrics"``
-of the terminal ``info``. A team with ``act_ahead`` (the tabular teams) is asked once for the
-actions of the agents still to act, which the loop then steps in order (the same actions as
-``act`` per agent, without a call and an observation check per agent).
+of the terminal ``info``. Nothing else passes between the loop and the team: a team that wants
+to plan a whole episode ahead (the tabular teams do) plans on the first ``act`` of an episode.
 
 :func:`train` records a history, calls progress callbacks, stops early on convergence if asked,
 and checkpoints the team, the history and the env's generator so that a resumed run continues
@@ -22,7 +21,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -93,38 +92,22 @@ Callback = Callable[[EpisodeRecord], None]
 
 
 def play_episode(env: Any, team: Any, *, seed: int | None = None) -> Mapping[str, Any]:
-    """Reset ``env`` and play one design with ``team``; returns the terminal ``info``.
-
-    The team acts through ``act(agent, obs)``, or through ``act_ahead(agent, obs)`` where it has
-    one: the returned actions are stepped for as long as the env asks for the returned agents
-    in order (``team.played(count)`` if it asks for another one first).
+    """Reset ``env`` and play one design with ``team.act``; returns the terminal ``info``.
 
     Raises:
         RuntimeError: If the episode ends without a ``"design"`` in the infos.
     """
     env.reset(seed=seed)
-    act_ahead = getattr(team, "act_ahead", None)
-    agents: Sequence[str] = ()
-    actions: list[int] = []
-    k = 0
     final: Mapping[str, Any] | None = None
     for agent in env.agent_iter():
         obs, _, terminated, truncated, info = env.last()
         if terminated or truncated:
             if final is None and "design" in info:
                 final = info
-            env.step(None)
-        elif k < len(agents) and agent == agents[k]:
-            env.step(actions[k])
-            k += 1
-        elif act_ahead is None:
-            env.step(team.act(agent, obs))
+            action = None
         else:
-            if k < len(agents):
-                team.played(k)
-            agents, actions = act_ahead(agent, obs)
-            k = 1
-            env.step(actions[0])
+            action = team.act(agent, obs)
+        env.step(action)
     if final is None:
         raise RuntimeError("the episode ended without a 'design' in the terminal infos")
     return final

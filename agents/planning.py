@@ -1,129 +1,86 @@
-"""Algorithm 1 for a whole exploring episode at once: the shared team's planner.
+"""Algorithm 1 for a whole exploring episode at once: the shared team's two planners.
 
-:class:`ExplorePlanning` is the part of :class:`~agents.shared_q.SharedQAgents` that plans an
-episode in which every agent takes a random action (the whole exploration phase): the first two
-agents through the team's ``_choose``, every later agent inlined here, reading its incoming rows'
-unvisited cells as bit masks and drawing from the team's uniform stream exactly what acting
-agent by agent would draw. Two implementations of the same choices and draws:
+In an episode where every agent takes a random action (the whole exploration phase),
+:class:`~agents.shared_q.SharedQAgents` plans all its agents in one call of a planner, which
+draws from the team's :class:`~agents.stream.UniformStream` exactly what acting agent by agent
+(``SharedQAgents._choose``) would draw. Two strategies with the same choices and draws:
 
-* :meth:`ExplorePlanning._explore_plan_python`: the reference, pure Python on the Python ``int``
-  masks of :attr:`agents.qtables.QTables.free_masks`;
-* :meth:`ExplorePlanning._explore_plan_compiled`: the compiled kernel
-  :func:`agents.kernels.plan_explore` on :attr:`~agents.qtables.QTables.free_bits` (the first
-  two agents included), used when the tables are compiled (numba installed, the space fits); an
-  agent it does not handle (draws crossing the end of a stream block, an undecided
-  predecessor) goes through the Python code (``_choose``) and the kernel resumes after it.
+* :class:`ExplorePlanner`: the reference, pure Python; every agent after the first two is
+  inlined, reading its incoming rows' unvisited cells as Python ``int`` bit masks
+  (:attr:`agents.qtables.QTables.free_masks`);
+* :class:`CompiledExplorePlanner`: the compiled kernel :func:`agents.kernels.plan_explore` on
+  :attr:`~agents.qtables.QTables.free_bits` (the first two agents included), used when the
+  tables are compiled (numba installed, the space fits).
+
+An agent a planner does not handle (one of the first two agents for the reference, an undecided
+predecessor, draws crossing the end of a stream block) goes to the team's per-agent choice, the
+``fallback``, and the planner resumes after it. ``tests/agents/test_kernels.py`` checks the two
+bit-identical.
 """
 
 from __future__ import annotations
 
 import itertools
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from agents import kernels
-from agents.base import TabularTeam, UndecidedPredecessorError
+from agents.episode import Episode
 from agents.exploration import FAN_IN_CANDIDATES, candidates
+from agents.qtables import QTables
+from agents.stream import UniformStream
 
-__all__ = ["ExplorePlanning"]
+__all__ = ["CompiledExplorePlanner", "ExplorePlanner", "Fallback"]
 
-_TRIES = 4
-"""Uniform draws tried (rejection sampling) before selecting among the unvisited cells."""
+Fallback = Callable[[int, list[int], int], int]
+"""``fallback(i, expect, start)``: Algorithm 1 for agent ``i`` by the team, drawing from the
+stream; -1 to end the plan before ``i`` (an undecided predecessor)."""
 
 
-class ExplorePlanning(TabularTeam):
-    """Algorithm 1 planning of :class:`~agents.shared_q.SharedQAgents` (see the module docstring).
+class ExplorePlanner:
+    """Algorithm 1 for agents ``start, start + 1, ...``, in pure Python (the reference).
 
-    A subclass sets ``tables`` (:class:`~agents.qtables.QTables`) and calls
-    :meth:`_build_explore_readers` once they exist; it supplies ``_choose``.
+    Args:
+        tables: The team's Q-tables (read only).
+        stream: The team's uniform stream (drawn from).
+        fallback: The team's per-agent choice (:data:`Fallback`).
+        joint: How many leading agents choose jointly (left to ``fallback``).
     """
 
-    tables: Any
-
-    def _build_explore_readers(self) -> None:
-        # Algorithm 1 in _explore_plan, from the third agent on (the first two choose jointly):
-        # the row of ``free_masks`` read from table (j, i) is ``first_row - 1 + expect[j]``.
-        # ``_explore_single[i]``: (j, first_row - 1, |A_i|) for one incoming table (else None);
-        # ``_explore_fan[i]``: (getter of expect[j] for every j, their first_row - 1, |A_i|,
-        # the function of :data:`FAN_IN_CANDIDATES` for that many tables) for several (else
-        # None). The compiled planner reads the same pairs (j, first_row - 1) of agent i at
-        # ``_kernel_ptr[i]:_kernel_ptr[i + 1]`` of ``_kernel_readers``, the second agent's
-        # included (it reads them when the first agent's cell does not fix its action), and
-        # plans the first agent itself.
-        t, index, sizes = self.tables, self.space.agent_index, self.space.action_sizes
-        self._explore_single: list[tuple[int, int, int] | None] = []
-        self._explore_fan: list[tuple[Any, tuple[int, ...], int, Any] | None] = []
-        ptr, flat = [0], []
-        for i, name in enumerate(self.space.agents):
-            readers = [(index[u], t.first_row(u, v) - 1) for u, v in t.agents[name].incoming]
-            flat += readers
-            ptr.append(len(flat))
-            if i < self.pair or not readers:
-                readers = []
-            self._explore_single.append((*readers[0], sizes[i]) if len(readers) == 1 else None)
-            self._explore_fan.append(
+    def __init__(self, tables: QTables, stream: UniformStream, fallback: Fallback,
+                 joint: int = 2) -> None:
+        self.tables, self.stream, self.fallback = tables, stream, fallback
+        index, sizes = tables.space.agent_index, tables.space.action_sizes
+        # Agent i reads row ``first_row - 1 + expect[j]`` of ``free_masks`` from table (j, i).
+        # ``single[i]``: (j, first_row - 1, |A_i|) for one incoming table; ``fan[i]``: (getter
+        # of expect[j] for every j, their first_row - 1, |A_i|, the candidates function).
+        self.single: list[tuple[int, int, int] | None] = []
+        self.fan: list[tuple[Any, tuple[int, ...], int, Any] | None] = []
+        for i, name in enumerate(tables.space.agents):
+            readers = [] if i < joint else [(index[u], tables.first_row(u, v) - 1)
+                                            for u, v in tables.agents[name].incoming]
+            self.single.append((*readers[0], sizes[i]) if len(readers) == 1 else None)
+            self.fan.append(
                 (operator.itemgetter(*(j for j, _ in readers)), tuple(f for _, f in readers),
                  sizes[i], FAN_IN_CANDIDATES.get(len(readers), candidates))
                 if len(readers) > 1 else None)
-        self._kernel_ptr = np.array(ptr, dtype=np.int64)
-        self._kernel_inline = [i == 0 or lo < hi
-                               for i, (lo, hi) in enumerate(itertools.pairwise(ptr))]
-        self._kernel_readers = np.array(flat, dtype=np.int64).reshape(len(flat), 2).T.copy()
-        self._kernel_sizes = np.array(sizes, dtype=np.int64)
-        # Reused by every compiled plan: actions, expect, positions and the joint plan.
-        self._kernel_plan = tuple(np.zeros(size, dtype=np.int64) for size in (self._n,) * 3 + (2,))
-        self._block_list: list[float] | None = None
-        self._block_array = np.zeros(0)
 
-    def _pick_bit(self, mask: int, n: int) -> int:
-        """A uniform position among the set bits of ``mask`` (non-zero, below ``1 << n``).
-
-        Rejection sampling (uniform draws accepted on a set bit) while at least a quarter of the
-        bits are set, else the k-th set bit: uniform either way.
-        """
-        count = mask.bit_count()
-        block, k = self._uniforms, self._next_uniform       # the stream, read inline
-        if 4 * count >= n:
-            for _ in range(_TRIES):
-                if k >= len(block):
-                    self._refill()
-                    block, k = self._uniforms, 0
-                c = int(block[k] * n)
-                k += 1
-                if (mask >> c) & 1:
-                    self._next_uniform = k
-                    return c
-        if k >= len(block):
-            self._refill()
-            block, k = self._uniforms, 0
-        self._next_uniform = k + 1
-        for _ in range(int(block[k] * count)):
-            mask &= mask - 1                                  # drop the lowest set bit
-        return (mask & -mask).bit_length() - 1
-
-    def _explore_plan(self, start: int, expect: list[int]) -> None:
-        """:meth:`_plan_from` when every agent explores: :meth:`_explore_plan_compiled` where the
-        tables are compiled, else :meth:`_explore_plan_python`."""
-        if self.tables.free_bits is not None:
-            self._explore_plan_compiled(start, expect)
-        else:
-            self._explore_plan_python(start, expect)
-
-    def _explore_plan_python(self, start: int, expect: list[int]) -> None:
-        """:meth:`_choose`'s Algorithm 1 with the agents after the first two inlined: the
-        unvisited actions as a mask (at a fan-in, those unvisited in the most incoming rows:
-        :func:`~agents.exploration.most_unvisited`), and :meth:`_pick_bit`'s first draw read
-        straight from the stream block (the same choices and draws)."""
-        n = self._n
+    def plan(self, start: int, expect: list[int], episode: Episode) -> None:
+        """Plan agents ``start, ...`` into ``episode`` (``expect``: ``action + 1`` per agent,
+        0 = undecided; completed in place). Per agent, the unvisited actions as a mask (at a
+        fan-in, those unvisited in the most incoming rows) and the stream's first draw read
+        inline, as :meth:`~agents.stream.UniformStream.pick_bit` draws."""
+        n, stream = len(expect), self.stream
         actions, positions = [-1] * n, [0] * n
         masks = self.tables.free_masks
-        block, k, base = self._uniforms, self._next_uniform, self._base
+        block, k, base = stream.block, stream.k, stream.base
         limit = len(block)
         end = n
-        for i, one, fan in zip(range(start, n), self._explore_single[start:],
-                               self._explore_fan[start:], strict=True):
+        for i, one, fan in zip(range(start, n), self.single[start:], self.fan[start:],
+                               strict=True):
             if one is not None and expect[one[0]] and k < limit:     # one incoming table
                 j, row, size = one
                 mask = masks[row + expect[j]]
@@ -131,12 +88,12 @@ class ExplorePlanning(TabularTeam):
                 mask = fan[3](masks, fan[1], decided)
                 size = fan[2]
             else:                                    # the first two agents, undecided, ...
-                self._next_uniform = k
-                a = self._explore_agent(i, expect, start)
+                stream.k = k
+                a = self.fallback(i, expect, start)
                 if a < 0:
                     end = i
                     break
-                block, k, base = self._uniforms, self._next_uniform, self._base
+                block, k, base = stream.block, stream.k, stream.base
                 limit = len(block)
                 actions[i], expect[i], positions[i] = a, a + 1, base + k
                 continue
@@ -149,21 +106,45 @@ class ExplorePlanning(TabularTeam):
                     for _ in range(int(u * count)):
                         mask &= mask - 1
                     a = (mask & -mask).bit_length() - 1
-                elif not mask >> a & 1:                      # rejected: _pick_bit goes on
-                    self._next_uniform = k - 1
-                    a = self._pick_bit(mask, size)
-                    block, k, base = self._uniforms, self._next_uniform, self._base
+                elif not mask >> a & 1:                      # rejected: pick_bit goes on
+                    stream.k = k - 1
+                    a = stream.pick_bit(mask, size)
+                    block, k, base = stream.block, stream.k, stream.base
                     limit = len(block)
             actions[i], expect[i], positions[i] = a, a + 1, base + k
-        self._next_uniform = k
-        self._set_plan(actions, expect, positions, end, n)
+        stream.k = k
+        episode.set_plan(actions, expect, positions, end, n)
 
-    def _explore_plan_compiled(self, start: int, expect: list[int]) -> None:
-        """:meth:`_explore_plan_python` (and the first two agents' :meth:`_choose`) by the compiled
-        kernel, in one call unless it stops at an agent it leaves to :meth:`_explore_agent`
-        (see :func:`~agents.kernels.plan_explore`)."""
-        n, tables, inline = self._n, self.tables, self._kernel_inline
-        actions, decided, positions, plan = self._kernel_plan
+
+class CompiledExplorePlanner:
+    """:class:`ExplorePlanner` (and the first two agents' Algorithm 1) by the compiled kernel
+    :func:`agents.kernels.plan_explore`, in one call unless it stops at an agent it leaves to
+    the ``fallback``. Needs compiled tables (:attr:`~agents.qtables.QTables.free_bits`)."""
+
+    def __init__(self, tables: QTables, stream: UniformStream, fallback: Fallback) -> None:
+        if tables.free_bits is None:
+            raise ValueError("CompiledExplorePlanner needs compiled tables (QTables("
+                             "compiled=True))")
+        self.tables, self.stream, self.fallback = tables, stream, fallback
+        index, sizes = tables.space.agent_index, tables.space.action_sizes
+        # Agent i reads the pairs (j, first_row - 1) at ``readers[:, ptr[i]:ptr[i + 1]]``.
+        ptr, flat = [0], []
+        for name in tables.space.agents:
+            flat += [(index[u], tables.first_row(u, v) - 1)
+                     for u, v in tables.agents[name].incoming]
+            ptr.append(len(flat))
+        self.ptr = np.array(ptr, dtype=np.int64)
+        self.inline = [i == 0 or lo < hi for i, (lo, hi) in enumerate(itertools.pairwise(ptr))]
+        self.readers = np.array(flat, dtype=np.int64).reshape(len(flat), 2).T.copy()
+        self.sizes = np.array(sizes, dtype=np.int64)
+        n = len(sizes)
+        # Reused by every plan: actions, expect, positions and the joint cell.
+        self._buffers = tuple(np.zeros(size, dtype=np.int64) for size in (n, n, n, 2))
+
+    def plan(self, start: int, expect: list[int], episode: Episode) -> None:
+        """:meth:`ExplorePlanner.plan`, compiled (reads and sets ``episode.joint``)."""
+        n, tables, stream, inline = len(expect), self.tables, self.stream, self.inline
+        actions, decided, positions, joint = self._buffers
         if start:
             actions[:start] = -1
         in_array = False            # whether ``decided`` (else ``expect``) has the latest actions
@@ -176,44 +157,27 @@ class ExplorePlanning(TabularTeam):
                     decided[:] = expect
                 else:
                     decided.fill(0)
-                if self._block_list is not self._uniforms:    # the stream block as an array
-                    listed, drawn = self._drawn
-                    self._block_list = self._uniforms
-                    self._block_array = drawn if listed is self._uniforms else np.array(
-                        self._uniforms, dtype=np.float64)
                 first = i
-                if first == 1:                                # the joint plan of agents 0, 1
-                    plan[0], plan[1] = (-1, -1) if self._plan is None else self._plan
-                i, self._next_uniform = kernels.plan_explore(
-                    i, decided, actions, positions, plan, tables.free_bits, tables.visits,
-                    self._block_array, self._next_uniform, self._base, self._kernel_ptr,
-                    self._kernel_readers, self._kernel_sizes, tables.kernel_edges,
-                    tables.kernel_out, tables.kernel_offsets)
+                if first == 1:
+                    joint[0], joint[1] = (-1, -1) if episode.joint is None else episode.joint
+                i, stream.k = kernels.plan_explore(
+                    i, decided, actions, positions, joint, tables.free_bits, tables.visits,
+                    stream.block_array(), stream.k, stream.base, self.ptr, self.readers,
+                    self.sizes, tables.kernel_edges, tables.kernel_out, tables.kernel_offsets)
                 in_array = True
                 if first == 0 and i:
-                    self._plan = None if plan[1] < 0 else (int(plan[0]), int(plan[1]))
+                    episode.joint = None if joint[1] < 0 else (int(joint[0]), int(joint[1]))
                 if i == n:
                     break
                 expect = decided.tolist()
-            a = self._explore_agent(i, expect, start)
+            a = self.fallback(i, expect, start)
             if a < 0:
                 end = i
                 break
-            actions[i], expect[i], positions[i] = a, a + 1, self._base + self._next_uniform
+            actions[i], expect[i], positions[i] = a, a + 1, stream.position
             i += 1
             in_array = False
         if end < n:
             actions[end:], positions[end:] = -1, 0
-        self._set_plan(actions.tolist(), decided.tolist() if in_array else expect,
-                       positions.tolist(), end, n)
-
-    def _explore_agent(self, i: int, expect: list[int], start: int) -> int:
-        """Algorithm 1 for agent ``i`` of :meth:`_explore_plan` where it is not inlined (one of
-        the first two agents, an undecided predecessor, the end of a stream block); -1 to end
-        the plan before ``i``."""
-        try:
-            return self._choose(i, expect, True)
-        except UndecidedPredecessorError:
-            if i == start:
-                raise
-            return -1
+        episode.set_plan(actions.tolist(), decided.tolist() if in_array else expect,
+                         positions.tolist(), end, n)

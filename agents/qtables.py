@@ -122,7 +122,7 @@ class QTables:
             bootstraps where it is 0 (1 for an agent without outgoing tables: never).
         action_base: Per agent, its first action id.
         version: Incremented by every change made through this class (:meth:`update`,
-            :meth:`reset`, :meth:`touch`); a team caches its greedy design and its episode plan
+            :meth:`touch`); a team caches its greedy design and its episode plan
             per version, and ``free_masks``, ``next_max`` and ``next_free`` are kept up to
             date by :meth:`update` only, so code that writes ``q`` or ``visits`` directly
             must call :meth:`touch` afterwards.
@@ -169,8 +169,8 @@ class QTables:
         self._q_views = {e: self._view(self.q, k) for e, k in self._slot.items()}
         self._visit_views = {e: self._view(self.visits, k) for e, k in self._slot.items()}
         self.agents: Mapping[str, AgentTables] = {
-            name: AgentTables(name, i, space_edges_into(self.edges, name),
-                              space_edges_out_of(self.edges, name))
+            name: AgentTables(name, i, tuple(e for e in self.edges if e[1] == name),
+                              tuple(e for e in self.edges if e[0] == name))
             for i, name in enumerate(space.agents)
         }
 
@@ -408,12 +408,6 @@ class QTables:
         for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
             masks[row] &= clear[col] if col < narrow else ~(1 << col)
 
-    def reset(self) -> None:
-        """Zero every Q-value and visit count."""
-        self.q[:] = 0
-        self.visits[:] = 0
-        self.touch()
-
     def touch(self) -> None:
         """Declare that ``q`` or ``visits`` was written directly: recomputes :attr:`free_masks`,
         :attr:`next_max` and :attr:`next_free` and invalidates cached choices."""
@@ -439,13 +433,3 @@ class QTables:
             np.add.at(self.next_free, self._row_action,
                       np.add.reduceat((self.visits == 0).astype(np.int64), self._row_cell))
         self.version += 1
-
-
-def space_edges_into(edges: tuple[Edge, ...], agent: str) -> tuple[Edge, ...]:
-    """The edges ``(u, agent)`` among ``edges``, in order."""
-    return tuple(e for e in edges if e[1] == agent)
-
-
-def space_edges_out_of(edges: tuple[Edge, ...], agent: str) -> tuple[Edge, ...]:
-    """The edges ``(agent, w)`` among ``edges``, in order."""
-    return tuple(e for e in edges if e[0] == agent)

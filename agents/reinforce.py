@@ -53,6 +53,7 @@ import optax
 
 from cnn_design_env.episode import observation_nvec
 from cnn_design_env.evaluators import Metrics
+from cnn_design_env.observations import agent_ids
 from cnn_design_env.space import Design, SearchSpace
 
 BASELINES = ("ema", "none")
@@ -162,6 +163,9 @@ class ReinforceTeam:
         self._mean = 0.0
         self._var = 0.0
         self.episodes = 0
+        # the env's agent ids (``conv_0``) and the layer names (``conv1``) both name an agent
+        self._positions = {**dict(zip(agent_ids(space), range(space.num_agents), strict=True)),
+                           **space.agent_index}
 
     def _build_model(self, key: jax.Array, hidden: int) -> tuple[Callable[..., Any], dict]:
         space, size = self.space, self.num_actions
@@ -215,9 +219,9 @@ class ReinforceTeam:
 
     def _parse(self, agent: str, observation: Mapping[str, Any] | np.ndarray
                ) -> tuple[int, np.ndarray, np.ndarray]:
-        if agent not in self.space.agent_index:
+        position = self._positions.get(agent)
+        if position is None:
             raise ValueError(f"unknown agent {agent!r}; expected one of {self.space.agents}")
-        position = self.space.agent_index[agent]
         mask = self._legal[position].copy()
         if isinstance(observation, Mapping):
             given = np.asarray(observation["action_mask"], dtype=bool)

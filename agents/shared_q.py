@@ -36,18 +36,13 @@ running average) and the schedules as the paper's results show them, plain expon
 literal compounding reading of Eq. 3 is the ``COMPOUNDING_*`` option, which goes greedy after
 about 30 episodes of the second phase).
 
-Speed: the first agent to act plans the whole episode (:meth:`SharedQAgents._plan_from`, drawing
-the random numbers acting agent by agent would draw, in the same order) and the other agents are
-served from the plan after checking the observation entries they read (or, through
-:meth:`~agents.base.TabularTeam.act_ahead`, handed to the play loop at once); an agent acting off
-the plan gives back the unused draws and replans, so choices never depend on the plan. A random
-action is drawn from a Python ``int`` bit mask of its row's unvisited cells
-(:attr:`~agents.qtables.QTables.free_masks`; at a fan-in, :mod:`agents.exploration`) with
-uniforms drawn in blocks, in one loop over the agents when the whole episode explores
-(:mod:`agents.planning`); a greedy episode is the greedy design cached until the tables change.
-Where numba is installed, that loop and the update run as compiled kernels
-(:mod:`agents.kernels`; ``compiled=False`` keeps the Python/NumPy reference, with the same
-choices, draws and Q-values).
+Speed (the same choices, draws and Q-values as acting agent by agent): the first ``act`` of an
+episode plans every agent (:meth:`~agents.base.TabularTeam.act`); an exploring episode is planned
+in one loop over the agents by an :mod:`agents.planning` strategy (the pure Python reference, or
+the compiled kernel of :mod:`agents.kernels` where numba is installed), a greedy one is the
+greedy design cached until the tables change. Random actions draw from Python ``int`` bit masks
+of a row's unvisited cells (:attr:`~agents.qtables.QTables.free_masks`; at a fan-in,
+:mod:`agents.exploration`).
 
 Example:
     >>> from cnn_design_env.space import get_space
@@ -70,10 +65,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from agents.base import TabularTeam, UndecidedPredecessorError
 from agents.exploration import most_unvisited, nth_unvisited
-from agents.planning import _TRIES, ExplorePlanning
+from agents.planning import CompiledExplorePlanner, ExplorePlanner
 from agents.qtables import QTables
 from agents.schedules import PAPER_ALPHA, PAPER_EPSILON, Schedule
+from agents.stream import TRIES
 from cnn_design_env.space import Design, SearchSpace
 
 __all__ = ["EXPLORATION_MARGIN", "SharedQAgents"]
@@ -83,7 +80,7 @@ EXPLORATION_MARGIN = 1.25
 (500 episodes for 400 cells), the largest of the margins it used (1.03-1.25)."""
 
 
-class SharedQAgents(ExplorePlanning):
+class SharedQAgents(TabularTeam):
     """The paper's multi-agent Q-learning team (shared Q-tables on the agent graph's edges).
 
     Args:
@@ -101,7 +98,7 @@ class SharedQAgents(ExplorePlanning):
             ``0.95 * 0.999 ** k``; the compounding reading is ``COMPOUNDING_ALPHA``).
         epsilon: Exploration-rate schedule (default :data:`~agents.schedules.PAPER_EPSILON`: 1,
             then ``0.99 ** k``; the compounding reading is ``COMPOUNDING_EPSILON``).
-        coin: ``"episode"`` or ``"agent"`` (see the module docstring).
+        coin: ``"episode"`` or ``"agent"`` (see :mod:`agents.base`).
         convergence_window: ``K`` identical consecutive exploiting episodes mean convergence.
         dtype: Floating dtype of the Q-tables.
         compiled: Plan exploring episodes and update with the compiled kernels of
@@ -110,7 +107,9 @@ class SharedQAgents(ExplorePlanning):
             ``False`` never, ``True`` always (:class:`~agents.qtables.QTables`).
 
     Attributes:
-        tables: The Q-tables and visit counts, with the agent-to-table mapping.
+        tables: The Q-tables and visit counts, with the explicit agent-to-table mapping
+            ``tables.agents`` (which tables each agent acts from and updates).
+        planner: The strategy planning an exploring episode (:mod:`agents.planning`).
 
     Raises:
         ValueError: If the space has fewer than 2 agents (there is no edge to hold a table),
@@ -132,12 +131,41 @@ class SharedQAgents(ExplorePlanning):
             raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
         self.gamma = float(gamma)
         self.additive = bool(additive)
-        self.tables = QTables(space, dtype=dtype, compiled=compiled)
-        self._plan: tuple[int, int] | None = None
+        self.tables = t = QTables(space, dtype=dtype, compiled=compiled)
+        index = space.agent_index
+        incoming = [t.agents[name].incoming for name in space.agents]
         super().__init__(space, seed=seed, exploration_episodes=exploration_episodes,
                          alpha=alpha, epsilon=epsilon, coin=coin,
-                         convergence_window=convergence_window)
-        self._build_readers()
+                         convergence_window=convergence_window,
+                         reads=[tuple(index[u] for u, _ in edges) for edges in incoming],
+                         versioned=t)
+        # What agent i reads, from ``tables.agents``: for one incoming table (u, i), u's index,
+        # the Q view and the index of its row 0 in ``free_masks``; at a fan-in, the feeders'
+        # indices, those row-0 indices and a (feeders x |A_i|) array of the flat cells of row 0
+        # of each incoming table (row ``a_u`` is ``+ a_u * |A_i|``).
+        self._single: list[tuple[int, np.ndarray, int] | None] = []
+        self._fan: list[tuple[list[int], list[int], np.ndarray, int] | None] = []
+        for edges, size in zip(incoming, space.action_sizes, strict=True):
+            if len(edges) == 1:
+                (u, v), = edges
+                self._single.append((index[u], t.q_table(u, v), t.first_row(u, v)))
+                self._fan.append(None)
+                continue
+            cells = np.array([t.offset(u, v) + np.arange(size) for u, v in edges],
+                             dtype=np.int64).reshape(len(edges), size)
+            self._single.append(None)
+            self._fan.append(([index[u] for u, _ in edges], [t.first_row(u, v) for u, v in edges],
+                              cells, size) if edges else None)
+        # The first agent's outgoing tables: their flat cells, and the lengths of their rows
+        # (the first rows of ``free_masks``, in the order of their cells).
+        self._first_cells = t.outgoing_slice(0)
+        first_out = sorted(t.agents[space.agents[0]].outgoing, key=lambda e: index[e[1]])
+        self._first_row_len = [space.action_sizes[index[v]] for _, v in first_out
+                               for _ in range(space.action_sizes[0])]
+        self._second = space.agents[1]
+        self._greedy: tuple[int, list[int], list[int]] = (-1, [], [])  # version, design, expect
+        planner = CompiledExplorePlanner if t.free_bits is not None else ExplorePlanner
+        self.planner = planner(t, self.stream, self._explore_or_stop)
 
     def default_exploration_episodes(self) -> int:
         """The paper's rule with its margin: ``ceil(EXPLORATION_MARGIN * max |A_u| * |A_v|)``.
@@ -154,119 +182,100 @@ class SharedQAgents(ExplorePlanning):
         """
         return math.ceil(EXPLORATION_MARGIN * self.tables.max_cells - 1e-9)
 
-    def _build_readers(self) -> None:
-        # The explicit agent -> table mapping of ``tables.agents`` resolved once into what acting
-        # needs: for an agent with one incoming table, (predecessor index, Q view, index of the
-        # table's row 0 in ``tables.free_masks``); at a fan-in, the predecessors' indices, those
-        # row-0 indices, and a (feeders x |A_v|) array of the flat cell indices of row 0 of each
-        # incoming table (row ``a_u`` is ``+ a_u * |A_v|``).
-        t = self.tables
-        index = self.space.agent_index
-        self._single: list[tuple[int, np.ndarray, int] | None] = []
-        self._fan: list[tuple[list[int], list[int], np.ndarray, int] | None] = []
-        for name, size in zip(self.space.agents, self.space.action_sizes, strict=True):
-            incoming = t.agents[name].incoming
-            if len(incoming) == 1:
-                (u, v), = incoming
-                self._single.append((index[u], t.q_table(u, v), t.first_row(u, v)))
-                self._fan.append(None)
-            else:
-                preds = [index[u] for u, _ in incoming]
-                firsts = [t.first_row(u, v) for u, v in incoming]
-                base = np.array([t.offset(u, v) + np.arange(size) for u, v in incoming],
-                                dtype=np.int64).reshape(len(incoming), size)
-                self._single.append(None)
-                self._fan.append((preds, firsts, base, size) if incoming else None)
-        self._preds = [tuple(index[u] for u, _ in t.agents[name].incoming)
-                       for name in self.space.agents]
-        self._build_explore_readers()
-        self._first_cells = t.outgoing_slice(0)
-        # The first agent's tables come first in the layout, so their rows are the first
-        # ``len(_first_row_len)`` rows of ``free_masks``, in the order of their cells.
-        first_out = sorted(t.agents[self.space.agents[0]].outgoing, key=lambda e: index[e[1]])
-        self._first_row_len = [self.space.action_sizes[index[v]] for _, v in first_out
-                               for _ in range(self.space.action_sizes[0])]
-        self._second = self.space.agents[1]
-        self._greedy: list[int] = []
-        self._greedy_expect: list[int] = []
-        self._greedy_version = -1
-        self._deps = self._preds
-        self._versioned = self.tables
-
-    # ----------------------------------------------------------------- act
-    def _plan_from(self, start: int, expect: list[int]) -> None:
-        """The episode's actions from agent ``start`` on (see :meth:`TabularTeam._plan_from`):
-        Algorithm 1 where the coin says random, Algorithm 3 elsewhere, in agent order, drawing
-        what acting agent by agent draws. A greedy episode from the first agent is the cached
-        greedy design; an episode where every agent explores is :meth:`_explore_plan`."""
-        per_agent = self.coin == "agent" and self._ep_epsilon < 1.0
-        if per_agent:
-            super()._plan_from(start, expect)
-        elif self._ep_coin:
-            self._explore_plan(start, expect)
-        elif start == 0:
-            n = self._n
-            self._set_plan(self._greedy_cache(), self._greedy_expect,
-                           [self._base + self._next_uniform] * n, n, n)
-        else:
-            super()._plan_from(start, expect)
-
     def _choose(self, i: int, obs: list[int], explore: bool) -> int:
-        if not explore:
-            return self._exploit(i, obs)
+        return self._explore(i, obs) if explore else self._exploit(i, obs)
+
+    # ------------------------------------------------ Algorithm 1 (random)
+    def _explore(self, i: int, obs: list[int]) -> int:
+        """Algorithm 1 for agent ``i``: an action whose cell in its incoming row is unvisited."""
         if i == 0:
             return self._explore_first()
-        if i == 1 and self._plan is not None and obs[0] - 1 == self._plan[0]:
-            return self._plan[1]
+        joint = self.episode.joint
+        if i == 1 and joint is not None and obs[0] - 1 == joint[0]:
+            return joint[1]                   # fixed by the first agent's cell
         single = self._single[i]
         if single is None:
-            return self._fan_in(i, obs, True)
+            return self._explore_fan_in(i, obs)
         j, _, first = single
-        row = self._pred_action(obs, j, i)
-        mask = self.tables.free_mask(first + row)
-        return self._pick_bit(mask, int(self._sizes[i])) if mask else self._pick(
-            int(self._sizes[i]))
+        size = int(self._sizes[i])
+        mask = self.tables.free_mask(first + self._pred_action(obs, j, i))
+        return self.stream.pick_bit(mask, size) if mask else self.stream.pick(size)
 
     def _explore_first(self) -> int:
-        """Algorithm 1 for the first agent: an unvisited cell of its outgoing tables."""
+        """The first agent (with the second): an unvisited cell of its outgoing tables."""
         masks = self.tables.free_mask_rows(0, len(self._first_row_len))
         free = sum(map(int.bit_count, masks))
         if not free:
-            return self._pick(int(self._sizes[0]))
+            return self.stream.pick(int(self._sizes[0]))
         start, stop = self._first_cells
         visits = self.tables.visits
-        for _ in range(_TRIES):
-            position = start + int(self._uniform() * (stop - start))
+        for _ in range(TRIES):
+            position = start + int(self.stream.uniform() * (stop - start))
             if not visits[position]:
                 break
         else:
-            position = start + nth_unvisited(masks, self._first_row_len, self._pick(free))
+            position = start + nth_unvisited(masks, self._first_row_len, self.stream.pick(free))
         (_, v), row, col = self.tables.locate(position)
         if v == self._second:
-            self._plan = (row, col)
+            self.episode.joint = (row, col)
         return row
 
-    def _greedy_cache(self) -> list[int]:
-        """The greedy design (Algorithm 3), recomputed when the tables changed."""
-        if self._greedy_version != self.tables.version:
-            self._greedy = self._greedy_actions()
-            self._greedy_expect = [a + 1 for a in self._greedy]
-            self._greedy_version = self.tables.version
-        return self._greedy
+    def _explore_fan_in(self, i: int, obs: list[int]) -> int:
+        """At a fan-in: an action unvisited in the most incoming rows (every feeder's table
+        loses unvisited cells)."""
+        preds, firsts, _, size = self._fan[i]
+        masks = [self.tables.free_mask(first + self._pred_action(obs, j, i))
+                 for j, first in zip(preds, firsts, strict=True)]
+        best = most_unvisited(masks)
+        return self.stream.pick_bit(best, size) if best else self.stream.pick(size)
 
-    def _exploit(self, i: int, obs: list[int]) -> int:
-        """Algorithm 3, from the cached greedy design when the predecessors followed it."""
-        greedy = self._greedy_cache()
-        for j in self._preds[i]:
-            if obs[j] - 1 != greedy[j]:
-                return self._greedy_choice(i, obs)
-        return greedy[i]
+    def _explore_or_stop(self, i: int, expect: list[int], start: int) -> int:
+        """The planners' fallback: :meth:`_explore`, or -1 at an undecided predecessor after
+        ``start``."""
+        try:
+            return self._explore(i, expect)
+        except UndecidedPredecessorError:
+            if i == start:
+                raise
+            return -1
+
+    def _plan(self, start: int, expect: list[int]) -> None:
+        """The episode from agent ``start`` on: an exploring episode by :attr:`planner`, a
+        greedy one from the first agent is the cached greedy design, others agent by agent."""
+        ep = self.episode
+        if self.coin == "agent" and ep.epsilon < 1.0:
+            super()._plan(start, expect)              # a coin per agent: agent by agent
+        elif ep.coin:
+            self.planner.plan(start, expect, ep)      # every agent explores
+        elif start == 0:
+            n = self._n
+            _, design, expect = self._greedy_cache()
+            ep.set_plan(design, expect, [self.stream.position] * n, n, n)
+        else:
+            super()._plan(start, expect)
+
+    # ------------------------------------------------ Algorithm 3 (greedy)
+    def _greedy_cache(self) -> tuple[int, list[int], list[int]]:
+        """``(version, greedy design, its expect)``, recomputed when the tables changed."""
+        if self._greedy[0] != self.tables.version:
+            design = self._greedy_actions()
+            self._greedy = (self.tables.version, design, [a + 1 for a in design])
+        return self._greedy
 
     def _greedy_actions(self) -> list[int]:
         obs = [0] * self._n
         for i in range(self._n):
             obs[i] = self._greedy_choice(i, obs) + 1
         return [v - 1 for v in obs]
+
+    def _exploit(self, i: int, obs: list[int]) -> int:
+        """Algorithm 3 for agent ``i``, from the cached greedy design when the agents it reads
+        followed it."""
+        greedy = self._greedy_cache()[1]
+        for j in self._reads[i]:
+            if obs[j] - 1 != greedy[j]:
+                return self._greedy_choice(i, obs)
+        return greedy[i]
 
     def _greedy_choice(self, i: int, obs: list[int]) -> int:
         if i == 0:
@@ -277,30 +286,16 @@ class SharedQAgents(ExplorePlanning):
             return row
         single = self._single[i]
         if single is None:
-            return self._fan_in(i, obs, False)
+            return self._exploit_fan_in(i, obs)
         j, q, _ = single
         return int(q[self._pred_action(obs, j, i)].argmax())
 
-    def greedy_design(self) -> Design:
-        """The design of Algorithm 3 (no random action); uses no randomness."""
-        return Design(tuple(self._greedy_actions()))
-
-    def _fan_in(self, i: int, obs: list[int], explore: bool) -> int:
-        """Algorithms 1 and 3 at a fan-in (several incoming tables)."""
-        preds, firsts, base, size = self._fan[i]
-        if explore:
-            row_masks = []
-            for j, first in zip(preds, firsts, strict=True):
-                row = obs[j] - 1
-                if row < 0:
-                    self._pred_action(obs, j, i)
-                row_masks.append(self.tables.free_mask(first + row))
-            return self._most_unvisited(row_masks, size)
-        rows = [obs[j] - 1 for j in preds]
-        if min(rows) < 0:
-            for j in preds:
-                self._pred_action(obs, j, i)
-        q_rows = self.tables.q[base + np.multiply(rows, size)[:, None]]
+    def _exploit_fan_in(self, i: int, obs: list[int]) -> int:
+        """At a fan-in: the action most incoming rows vote for (their argmaxes), else (a tie)
+        the highest mean Q over them."""
+        preds, _, cells, size = self._fan[i]
+        rows = [self._pred_action(obs, j, i) for j in preds]
+        q_rows = self.tables.q[cells + np.multiply(rows, size)[:, None]]
         votes = q_rows.argmax(axis=1).tolist()
         tally = {v: votes.count(v) for v in votes}
         top = max(tally.values())
@@ -309,30 +304,16 @@ class SharedQAgents(ExplorePlanning):
             return int(winners[0])
         return int(q_rows.mean(axis=0).argmax())
 
-    def _most_unvisited(self, masks: list[int], size: int) -> int:
-        """Uniformly, an action unvisited in the largest number of the rows ``masks``."""
-        best = most_unvisited(masks)
-        return self._pick_bit(best, size) if best else self._pick(size)
+    def greedy_design(self) -> Design:
+        """The design of Algorithm 3 (no random action); uses no randomness."""
+        return Design(tuple(self._greedy_actions()))
 
-    def _clear_episode(self) -> None:
-        super()._clear_episode()
-        self._plan = None
-
-    # --------------------------------------------------------------- learn
+    # ------------------------------------------------ Algorithm 2 (update)
     def _update(self, actions: np.ndarray, reward: float, alpha: float) -> None:
         self.tables.update(actions, reward, alpha=alpha, gamma=self.gamma,
                            additive=self.additive)
 
     # --------------------------------------------------------------- state
-    def _episode_state(self) -> dict[str, Any]:
-        return {**super()._episode_state(),
-                "plan": None if self._plan is None else list(self._plan)}
-
-    def _set_episode_state(self, state: Mapping[str, Any]) -> None:
-        super()._set_episode_state(state)
-        plan = state.get("plan")
-        self._plan = None if plan is None else (int(plan[0]), int(plan[1]))
-
     def _params(self) -> dict[str, Any]:
         return {**super()._params(), "gamma": self.gamma, "additive": self.additive,
                 "dtype": self.tables.q.dtype.name}

@@ -15,7 +15,7 @@ import importlib
 from typing import Any
 
 from baselines.base import Searcher
-from baselines.registry import METHODS, check_methods, list_methods, make_searcher
+from baselines.registry import check_methods, list_methods, make_searcher, methods
 from baselines.runner import Evaluation, History, run
 
 _LAZY = {
@@ -45,9 +45,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "METHODS", "BenchmarkResult", "EpsilonSchedule", "Evaluation", "GPSearcher", "History",
+    "BenchmarkResult", "EpsilonSchedule", "Evaluation", "GPSearcher", "History",
     "NSGA2Searcher", "OptunaSearcher", "QLearningSearcher", "RandomSearch",
     "RegularizedEvolution", "Searcher", "TPESearcher", "TeamSearcher", "benchmark",
-    "check_methods", "hypervolume", "list_methods", "make_searcher", "pareto_front", "run",
+    "check_methods", "hypervolume", "list_methods", "make_searcher", "methods", "pareto_front",
+    "run",
     "summarize", "write_report",
 ]

@@ -1,8 +1,9 @@
 """Multi-method x multi-seed benchmarks: every method on the same evaluator, reward and budget.
 
-:func:`benchmark` runs each method with each seed through :func:`baselines.run` (seed ``s`` is
-both the searcher's seed and the seed of the evaluation seeds, so methods see the same evaluation
-seeds). :func:`summarize` turns the histories into one row per method:
+:func:`benchmark` runs each method with each seed through :func:`baselines.run`, the project's
+one runner (seed ``s`` is both the searcher's seed and the seed of the evaluation seeds, so
+methods see the same evaluation seeds, and a run is the one ``cnn-design search --seed s``
+makes). :func:`summarize` turns the histories into one row per method:
 
 * **recommended quality at budget fractions** (the score): the true quality of the design the
   method would recommend after the first ``f`` of the budget, mean and standard error over
@@ -44,6 +45,7 @@ import dataclasses
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,11 +59,12 @@ from baselines.pareto import (
     reference_point,
     to_minimization,
 )
-from baselines.registry import METHODS, check_methods, make_searcher
+from baselines.registry import check_methods, make_searcher, takes_option
 from baselines.runner import History, check_budget, run
 from baselines.scoring import quality_curve, recommended_at, table_quality
 from cnn_design_env.evaluators import Evaluator, Metrics, safe_evaluate
-from cnn_design_env.reward import PaperReward, Reward, WeightedReward
+from cnn_design_env.evaluators.executors import EvaluatorSpec
+from cnn_design_env.reward import PaperReward, Reward, WeightedReward, reward_label
 from cnn_design_env.run.recommend import TOP_K
 from cnn_design_env.space import Design
 
@@ -111,6 +114,7 @@ class BenchmarkResult:
             seeds), by table row, if the evaluator has a table.
         row_of: ``design -> table row`` for :attr:`quality`.
         top_k: Designs the final choice re-evaluates.
+        reward_label: Which reward the rewards are (named on the plots).
     """
 
     space: str
@@ -124,6 +128,7 @@ class BenchmarkResult:
     quality: np.ndarray | None = None
     row_of: Callable[[tuple[int, ...]], int] | None = field(default=None, repr=False)
     top_k: int = TOP_K
+    reward_label: str = "reward"
 
     def quality_threshold(self, top_fraction: float = TOP_FRACTION) -> float:
         """The true quality of the table's top ``top_fraction`` of designs (NaN without one)."""
@@ -173,7 +178,11 @@ def benchmark(methods: Sequence[str], evaluator: Evaluator, reward: Reward, *,
               budget_seconds: float | None = None,
               options: Mapping[str, Mapping[str, Any]] | None = None,
               reuse_evaluations: bool = False, pareto: bool | None = None,
-              progress: Callable[[History], None] | None = None) -> BenchmarkResult:
+              progress: Callable[[History], None] | None = None,
+              done: Mapping[tuple[str, int], History] | None = None,
+              executor: Executor | None = None, in_flight: int = 1,
+              spec: EvaluatorSpec | None = None,
+              time_limit_s: float | None = None) -> BenchmarkResult:
     """Run every method with every seed under one budget.
 
     Args:
@@ -186,7 +195,13 @@ def benchmark(methods: Sequence[str], evaluator: Evaluator, reward: Reward, *,
         options: Method -> keyword options of its searcher.
         reuse_evaluations: Wrap the evaluator in a :class:`ReplayEvaluator`.
         pareto: Report Pareto fronts; ``None``: when the reward has several objectives.
-        progress: Called with each finished history.
+        progress: Called with each history made here (not those of ``done``).
+        done: Runs already made, by ``(method, seed)`` (a resumed benchmark): kept as they are.
+        executor: Where evaluations run (default: in this thread); see
+            :func:`cnn_design_env.search.runner.run`.
+        in_flight: Evaluations kept in flight while a method can ask ahead.
+        spec: How worker processes build the evaluator (with a process ``executor``).
+        time_limit_s: Wall-clock seconds one evaluation may take.
 
     Returns:
         The :class:`BenchmarkResult`. A method that cannot be built (a missing optional
@@ -200,6 +215,9 @@ def benchmark(methods: Sequence[str], evaluator: Evaluator, reward: Reward, *,
     seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seeds:
         raise ValueError("give at least one seed (seeds must be >= 1)")
+    if reuse_evaluations and spec is not None:
+        raise ValueError("reuse_evaluations replays metrics in this process; it cannot be "
+                         "combined with evaluations in worker processes (spec)")
     options = dict(options or {})
     source = ReplayEvaluator(evaluator) if reuse_evaluations else evaluator
     quality, row_of = table_quality(evaluator, reward)
@@ -207,10 +225,13 @@ def benchmark(methods: Sequence[str], evaluator: Evaluator, reward: Reward, *,
         evaluator.space.name, methods, seeds, budget_episodes, budget_seconds,
         table_rewards=_table_rewards(evaluator, reward),
         pareto=len(reward_objectives(reward)) > 1 if pareto is None else bool(pareto),
-        quality=quality, row_of=row_of)
+        quality=quality, row_of=row_of, reward_label=reward_label(reward))
     for method in methods:
         result.histories[method] = []
         for seed in seeds:
+            if done is not None and (method, seed) in done:
+                result.histories[method].append(done[(method, seed)])
+                continue
             try:
                 kwargs = dict(options.get(method, {}))
                 if budget_episodes is not None and takes_budget(method):
@@ -223,7 +244,9 @@ def benchmark(methods: Sequence[str], evaluator: Evaluator, reward: Reward, *,
                                         f"{type(error).__name__}: {error}")
             else:
                 history = run(searcher, source, reward, budget_episodes=budget_episodes,
-                              budget_seconds=budget_seconds, seed=seed, method=method)
+                              budget_seconds=budget_seconds, seed=seed, method=method,
+                              executor=executor, in_flight=in_flight, spec=spec,
+                              time_limit_s=time_limit_s)
             result.histories[method].append(history)
             if progress is not None:
                 progress(history)
@@ -231,17 +254,9 @@ def benchmark(methods: Sequence[str], evaluator: Evaluator, reward: Reward, *,
 
 
 def takes_budget(method: str) -> bool:
-    """Whether the registered searcher ``method`` takes ``budget`` (a schedule spread over the
-    run's episode budget, e.g. MetaQNN's epsilon), without importing other methods."""
-    import importlib
-    import inspect
-
-    module, attr = METHODS[method].split(":")
-    try:
-        factory = getattr(importlib.import_module(module), attr)
-        return "budget" in inspect.signature(factory).parameters
-    except (ImportError, AttributeError, TypeError, ValueError):
-        return False
+    """Whether the method's factory takes ``budget`` (a schedule spread over the run's episode
+    budget, e.g. MetaQNN's epsilon), without importing other methods."""
+    return takes_option(method, "budget")
 
 
 def _table_rewards(evaluator: Evaluator, reward: Reward) -> np.ndarray | None:

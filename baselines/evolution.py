@@ -14,6 +14,10 @@ Architecture Search", AAAI), Algorithm 1, in ask/tell form.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 
 from baselines.base import Searcher
 from cnn_design_env.evaluators import Metrics
@@ -71,6 +75,29 @@ class RegularizedEvolution(Searcher):
     def tell(self, design: Design, reward: float, metrics: Metrics | None = None) -> None:
         """Add ``design`` as the youngest member; the oldest dies if the population is full."""
         self.population.append((self.space.validate(design), float(reward)))
+
+    def can_ask_ahead(self, pending: int) -> bool:
+        """Always: aging evolution is asynchronous (Real et al.); a child of the current
+        population is the same kind of decision whatever is still in flight."""
+        return True
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """``(arrays, meta)``: the population (designs and rewards, oldest first) as arrays, the
+        generator's state and the ask counter as JSON."""
+        designs = np.array([d.actions for d, _ in self.population], dtype=np.int64)
+        designs = designs.reshape(len(self.population), len(self.space.agents))
+        rewards = np.array([r for _, r in self.population], dtype=np.float64)
+        return ({"population_designs": designs, "population_rewards": rewards},
+                {"rng": self.rng.bit_generator.state, "asked": self._asked})
+
+    def load_state_dict(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`."""
+        designs, rewards = arrays["population_designs"], arrays["population_rewards"]
+        self.population.clear()
+        for row, reward in zip(designs.tolist(), rewards.tolist(), strict=True):
+            self.population.append((self.space.validate(Design(tuple(row))), float(reward)))
+        self._asked = int(meta["asked"])
+        self.rng.bit_generator.state = meta["rng"]
 
     def tournament(self) -> Design:
         """The best of ``sample_size`` members drawn without replacement (younger wins ties)."""

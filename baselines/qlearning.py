@@ -26,8 +26,9 @@ have any scale); ``gamma = 1`` as in MetaQNN.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -173,6 +174,39 @@ class QLearningSearcher(Searcher):
             s, a = states[i], actions[i]
             q[s, a] += self.alpha * (target - q[s, a])
             target = self.gamma * float(q[s].max())  # the target of position i - 1
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """``(arrays, meta)``: the Q-tables and the replay memory as arrays, the generator's
+        state as JSON (the parameters come from the run's settings)."""
+        designs = np.array([d.actions for d, _ in self.memory], dtype=np.int64)
+        arrays = {f"q{i}": table for i, table in enumerate(self.tables)}
+        arrays["memory_designs"] = designs.reshape(len(self.memory), len(self.tables))
+        arrays["memory_rewards"] = np.array([r for _, r in self.memory], dtype=np.float64)
+        return arrays, {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`.
+
+        Raises:
+            ValueError: If the tables do not fit this searcher's space.
+        """
+        tables = [np.asarray(arrays[f"q{i}"], dtype=np.float64) for i in range(len(self.tables))]
+        for i, (table, own) in enumerate(zip(tables, self.tables, strict=True)):
+            if table.shape != own.shape:
+                raise ValueError(f"Q-table {i} has shape {table.shape}, expected {own.shape}")
+        self.tables = [table.copy() for table in tables]
+        self.memory = [(Design(tuple(row)), float(r)) for row, r in
+                       zip(arrays["memory_designs"].tolist(),
+                           arrays["memory_rewards"].tolist(), strict=True)]
+        self.rng.bit_generator.state = meta["rng"]
+
+    def next_phase(self) -> tuple[str, float]:
+        """``("", epsilon)`` of the next episode (the schedule at the episodes told)."""
+        return "", float(self.epsilon(self.episodes))
+
+    def facts(self) -> dict[str, Any]:
+        """The greedy design of the current Q-tables (for the summary)."""
+        return {"greedy_design": list(self.greedy().actions)}
 
     def greedy(self) -> Design:
         """The design the current Q-tables prefer (first maximum at every position)."""

@@ -10,8 +10,11 @@ Plots use Matplotlib's object API on the Agg canvas (no pyplot, no global backen
 * ``pareto.png`` (when Pareto is on): each method's front, over all its seeds, of accuracy against
   model size.
 
-Curves are the mean over seeds with the standard error shaded; a run contributes up to its own
-last evaluation (its own total cost).
+Curves are the mean over seeds with the standard error shaded. A run that ends early (it
+converged, or spent its cost budget first) is carried forward at its final value, so a mean never
+drops when seeds finish. Every plot names the reward (:func:`~cnn_design_env.run.plots.reward_label`
+of the benchmark's reward), the best-so-far and quality plots draw the top-1 % level the tables
+count hits against, and the Pareto plot shows every objective the hypervolume uses.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines.compare import BenchmarkResult, pareto_frame
+from baselines.compare import TOP_FRACTION, BenchmarkResult, pareto_frame
 from baselines.pareto import OBJECTIVES, Objective, pareto_front
 from baselines.runner import History
 
@@ -45,9 +48,12 @@ def write(result: BenchmarkResult, out_dir: str | Path, rows: list[dict[str, Any
         paths.append(_write_pareto(out / "pareto.csv", result))
     if plots:
         if result.quality is not None:
-            paths.append(plot_quality(result, out / "quality_vs_episodes.png"))
-        paths.append(plot_best(result, out / "best_vs_episodes.png", axis="episodes"))
-        paths.append(plot_best(result, out / "best_vs_cost.png", axis="cost"))
+            paths.append(plot_quality(result, out / "quality_vs_episodes.png",
+                                      top_fraction=top_fraction))
+        paths.append(plot_best(result, out / "best_vs_episodes.png", axis="episodes",
+                               top_fraction=top_fraction))
+        paths.append(plot_best(result, out / "best_vs_cost.png", axis="cost",
+                               top_fraction=top_fraction))
         if result.pareto:
             paths.append(plot_pareto(result, out / "pareto.png"))
     return paths
@@ -203,23 +209,50 @@ def mean_se_curve(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.nan_to_num(se)
 
 
+def carry_forward(values: np.ndarray, length: int) -> np.ndarray:
+    """``values`` cut or extended to ``length`` with its last value (NaN if it is empty).
+
+    Example:
+        >>> carry_forward(np.array([1.0, 3.0]), 4).tolist()
+        [1.0, 3.0, 3.0, 3.0]
+    """
+    out = np.full(length, np.nan)
+    if values.size:
+        out[: min(length, values.size)] = values[:length]
+        out[values.size:] = values[-1]
+    return out
+
+
 def _curves(runs: list[History], axis: str, grid: np.ndarray) -> np.ndarray:
+    # A finished run keeps its final best (carried forward), so a mean never drops when a seed
+    # ends before the others.
     matrix = np.full((len(runs), grid.size), np.nan)
     for r, h in enumerate(runs):
         best = h.best_so_far
         if not best.size:
             continue
         if axis == "episodes":
-            matrix[r, : best.size] = best[: grid.size]
+            matrix[r] = carry_forward(best, grid.size)
         else:
             idx = np.searchsorted(h.costs, grid, side="right") - 1
-            ok = (idx >= 0) & (grid <= h.cost_s)
+            ok = idx >= 0
             matrix[r, ok] = best[idx[ok]]
     return matrix
 
 
-def plot_best(result: BenchmarkResult, path: str | Path, *, axis: str = "episodes") -> Path:
-    """Best reward so far (mean ± standard error over seeds) against evaluations or cost."""
+def _reward(result: BenchmarkResult) -> str:
+    return result.reward_label or "reward"
+
+
+def _top_line(ax: Any, level: float, label: str) -> None:
+    if math.isfinite(level):
+        ax.axhline(level, color="black", lw=0.8, ls=":", label=label)
+
+
+def plot_best(result: BenchmarkResult, path: str | Path, *, axis: str = "episodes",
+              top_fraction: float = TOP_FRACTION) -> Path:
+    """Best reward so far (mean ± standard error over seeds) against evaluations or cost, with
+    the reward of the top ``top_fraction`` of designs (of the table, else of all observed)."""
     if axis not in ("episodes", "cost"):
         raise ValueError(f"axis must be 'episodes' or 'cost', got {axis!r}")
     runs_all = [h for m in result.methods for h in result.histories[m]]
@@ -239,9 +272,12 @@ def plot_best(result: BenchmarkResult, path: str | Path, *, axis: str = "episode
                           drawstyle="steps-post" if axis == "cost" else "default")
         ax.fill_between(grid, mean - se, mean + se, alpha=0.2, color=line.get_color(),
                         step="post" if axis == "cost" else None)
+    level, source = result.top_threshold(top_fraction)
+    _top_line(ax, level, f"top {top_fraction:.0%} of the {source} rewards")
     ax.set_xlabel("evaluations" if axis == "episodes" else "simulated cost (s)")
     ax.set_ylabel("best reward so far")
-    ax.set_title(f"{result.space}: mean ± s.e. over {len(result.seeds)} seed(s)")
+    ax.set_title(f"{result.space}, {_reward(result)}: mean ± s.e. over {len(result.seeds)} "
+                 "seed(s)", fontsize="medium")
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small")
@@ -249,8 +285,10 @@ def plot_best(result: BenchmarkResult, path: str | Path, *, axis: str = "episode
     return Path(path)
 
 
-def plot_quality(result: BenchmarkResult, path: str | Path) -> Path:
-    """The recommendation's true quality after each evaluation, mean ± s.e. over all runs."""
+def plot_quality(result: BenchmarkResult, path: str | Path, *,
+                 top_fraction: float = TOP_FRACTION) -> Path:
+    """The recommendation's true quality after each evaluation, mean ± s.e. over all runs, with
+    the table's optimum and the quality of its top ``top_fraction`` of designs."""
     from baselines.compare import quality_curve
 
     runs_all = [h for m in result.methods for h in result.histories[m]]
@@ -260,44 +298,61 @@ def plot_quality(result: BenchmarkResult, path: str | Path) -> Path:
     for method in result.methods:
         matrix = np.full((len(result.histories[method]), length), np.nan)
         for r, h in enumerate(result.histories[method]):
-            curve = quality_curve(h, result)
-            matrix[r, : curve.size] = curve[:length]
+            matrix[r] = carry_forward(quality_curve(h, result), length)
         if not np.isfinite(matrix).any():
             continue
         mean, se = mean_se_curve(matrix)
         (line,) = ax.plot(grid, mean, label=method)
         ax.fill_between(grid, mean - se, mean + se, alpha=0.2, color=line.get_color())
     ax.axhline(result.optimum, color="black", lw=0.8, ls="--", label="table optimum")
+    _top_line(ax, result.quality_threshold(top_fraction),
+              f"top {top_fraction:.0%} of the table's designs")
     ax.set_xlabel("evaluations")
     ax.set_ylabel("true quality of the recommended design")
-    ax.set_title(f"{result.space}: mean ± s.e. over {len(result.seeds)} seed(s)")
+    ax.set_title(f"{result.space}, {_reward(result)} (mean over the table's seeds): mean ± s.e. "
+                 f"over {len(result.seeds)} run seed(s)", fontsize="small")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     figure.savefig(path, dpi=110)
     return Path(path)
 
 
-def plot_pareto(result: BenchmarkResult, path: str | Path) -> Path:
-    """Each method's front of accuracy (max) against model size (min), over all its seeds."""
-    objectives = OBJECTIVES[:2]
-    figure, ax = _figure()
+def plot_pareto(result: BenchmarkResult, path: str | Path,
+                objectives: Sequence[Objective] = OBJECTIVES) -> Path:
+    """Each method's Pareto front over all its seeds, in the objectives of the hypervolume.
+
+    The front is taken in all ``objectives`` at once (the hypervolume's), and drawn as one panel
+    per further objective against the first (accuracy): model size, inference time.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    first, others = objectives[0], list(objectives[1:])
+    figure = Figure(figsize=(4.2 * max(1, len(others)), 4.2), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, max(1, len(others)), squeeze=False)[0]
+    arrows = {"maximize": "↑", "minimize": "↓"}
     for method in result.methods:
         evaluations = [e for h in result.histories[method] for e in h]
         front = pareto_front(evaluations, objectives)
         if not front:
             continue
-        front.sort(key=lambda e: e.metrics.model_size_mb)
-        size = [e.metrics.model_size_mb for e in front]
-        accuracy = [e.metrics.accuracy for e in front]
-        ax.plot(size, accuracy, marker="o", drawstyle="steps-post", label=method)
-    ax.set_xlabel("model size (MB)")
-    ax.set_ylabel("accuracy")
-    ax.set_title(f"{result.space}: Pareto fronts over all seeds")
-    ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small")
+        y = [e.metrics.value(first.metric) for e in front]
+        for ax, objective in zip(axes, others, strict=False):
+            ax.scatter([e.metrics.value(objective.metric) for e in front], y, s=18,
+                       alpha=0.8, label=method)
+    for ax, objective in zip(axes, others, strict=False):
+        ax.set_xlabel(f"{objective.metric} {arrows[objective.direction]}")
+        ax.set_ylabel(f"{first.metric} {arrows[first.direction]}")
+        ax.grid(alpha=0.3)
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize="small")
+    names = ", ".join(f"{o.metric} {arrows[o.direction]}" for o in objectives)
+    figure.suptitle(f"{result.space}: Pareto fronts over all seeds in the hypervolume's "
+                    f"objectives ({names})", fontsize="small")
     figure.savefig(path, dpi=110)
     return Path(path)
 
 
-__all__ = ["markdown_table", "mean_se_curve", "plot_best", "plot_pareto", "plot_quality", "write"]
+__all__ = ["carry_forward", "markdown_table", "mean_se_curve", "plot_best", "plot_pareto",
+           "plot_quality", "write"]

@@ -11,8 +11,11 @@ same evaluator and reward as every other method.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
 
 from baselines.base import Searcher
 from cnn_design_env.episode import DesignEpisode
@@ -88,6 +91,65 @@ class TeamSearcher(Searcher):
     def tell(self, design: Design, reward: float, metrics: Metrics | None = None) -> None:
         """``team.learn(design, reward, metrics)``."""
         self.team.learn(design, float(reward), metrics)
+
+    # The hooks read the team's documented public attributes where it has them (the paper's
+    # teams do): ``episodes``, ``exploration_episodes``, ``phase``, ``epsilon``, ``converged``,
+    # ``converged_design``, ``converged_episode`` and ``greedy_design()``.
+    def can_ask_ahead(self, pending: int) -> bool:
+        """During the exploration phase, while every design in flight will also be told in it
+        (``episodes + pending < exploration_episodes``): exploration actions are random, so
+        asking ahead is the same kind of decision; the exploitation phase is sequential."""
+        explore = getattr(self.team, "exploration_episodes", None)
+        episodes = getattr(self.team, "episodes", None)
+        return explore is not None and episodes is not None and episodes + pending < explore
+
+    def next_phase(self) -> tuple[str, float]:
+        """The team's ``(phase, epsilon)`` for its next episode."""
+        phase = getattr(self.team, "phase", "")
+        epsilon = getattr(self.team, "epsilon", math.nan)
+        return (phase if isinstance(phase, str) else ""), _number(epsilon)
+
+    def convergence(self) -> tuple[bool, tuple[int, ...] | None, int | None]:
+        """Whether the team reports convergence, on which design, after which episode."""
+        if not getattr(self.team, "converged", False):
+            return False, None, None
+        design = self.team.converged_design
+        return True, tuple(design.actions), getattr(self.team, "converged_episode", None)
+
+    def facts(self) -> dict[str, Any]:
+        """Convergence, the exploration length and the greedy design, for the summary."""
+        converged, design, episode = self.convergence()
+        facts: dict[str, Any] = {
+            "converged": converged, "converged_design": design, "converged_episode": episode,
+            "exploration_episodes": getattr(self.team, "exploration_episodes", None)}
+        greedy = getattr(self.team, "greedy_design", None)
+        if callable(greedy):
+            facts["greedy_design"] = [int(a) for a in greedy()]
+        return facts
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The team's ``state_dict()`` (the searcher itself keeps nothing between episodes).
+
+        Raises:
+            NotImplementedError: If the team has no ``state_dict`` (a run then rebuilds it by
+                replaying its journal).
+        """
+        own = getattr(self.team, "state_dict", None)
+        if not callable(own) or not callable(getattr(self.team, "load_state_dict", None)):
+            raise NotImplementedError(f"team {type(self.team).__name__} has no state_dict")
+        arrays, meta = own()
+        return dict(arrays), {"team": meta}
+
+    def load_state_dict(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` into the team."""
+        self.team.load_state_dict(arrays, meta["team"])
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def shared_q_searcher(space: SearchSpace, *, seed: int, **kwargs: Any) -> TeamSearcher:

@@ -11,10 +11,9 @@ costs nothing), one run of the team through the wrapped AEC env:
 
 Prints microseconds per episode for both loops, their difference (the team's overhead: its
 actions for every agent plus one ``learn``) per phase and over the whole run, and
-``agents.train``'s own per-episode cost (history records, metrics). Both teams hand the play loop
-all of an episode's actions in one ``act_ahead`` call, as ``agents.train``'s loop asks them to;
-``--per-agent`` hides ``act_ahead`` from both, so every agent goes through ``act`` (what a
-generic AEC loop does). The paper reports 2 ms per episode of agent overhead
+``agents.train``'s own per-episode cost (history records, metrics). Both teams play through
+``agents.train``'s textbook AEC loop: one ``act`` per agent (the tabular team plans the episode
+on its first agent's ``act``). The paper reports 2 ms per episode of agent overhead
 over random search; the floor checked here is 0.2 ms (PASS/FAIL per space, on the whole run).
 
 Times are CPU time of this process by default (``--clock cpu``): on a shared, loaded machine the
@@ -25,7 +24,7 @@ cost per process, paid by a warm-up episode before the timed runs and printed ap
 (``--reference``: the pure Python/NumPy team instead).
 
 Run: ``python benchmarks/agent_overhead.py [--spaces vgg16 googlenet unet] [--exploit 200]
-[--max-episodes N] [--clock cpu|wall] [--per-agent] [--reference]``
+[--max-episodes N] [--clock cpu|wall] [--reference]``
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ from _common import ConstantEvaluator
 import cnn_design_env
 from agents import SharedQAgents, train
 from agents.loop import play_episode
+from cnn_design_env.observations import agent_ids
 from cnn_design_env.space import Design, get_space
 
 PAPER_MS = 2.0
@@ -50,15 +50,14 @@ clock = time.process_time
 
 
 class RandomTeam:
-    """Uniform random actions: one vectorised draw per episode, read back per agent (``act``) or
-    handed to the play loop at once (``act_ahead``, as the tabular teams do)."""
+    """Uniform random actions: one vectorised draw per episode, read back per agent."""
 
     def __init__(self, space, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
         self._sizes = np.array(space.action_sizes)
-        self._agents = space.agents
-        self._first = space.agents[0]
-        self._index = space.agent_index
+        self._agents = agent_ids(space)  # the env's agent ids
+        self._first = self._agents[0]
+        self._index = {agent: i for i, agent in enumerate(self._agents)}
         self._design: list[int] = []
 
     def act(self, agent: str, observation) -> int:
@@ -66,20 +65,8 @@ class RandomTeam:
             self._design = self._rng.integers(self._sizes).tolist()
         return self._design[self._index[agent]]
 
-    def act_ahead(self, agent: str, observation) -> tuple[tuple[str, ...], list[int]]:
-        start = self._index[agent]
-        self.act(agent, observation)
-        return self._agents[start:], self._design[start:]
-
     def learn(self, design, reward, metrics=None) -> None:
         pass
-
-
-class PerAgent:
-    """A team seen through ``act`` and ``learn`` only (no ``act_ahead``)."""
-
-    def __init__(self, team) -> None:
-        self.act, self.learn = team.act, team.learn
 
 
 def timed_episodes(env, team, n: int) -> float:
@@ -101,7 +88,7 @@ def warm_up(compiled: bool | None) -> float:
 
 
 def measure(name: str, exploit: int, max_episodes: int | None,
-            per_agent: bool = False, compiled: bool | None = None) -> dict[str, float]:
+            compiled: bool | None = None) -> dict[str, float]:
     space = get_space(name)
     env_team = cnn_design_env.env(space, evaluator=ConstantEvaluator(space))
     env_rand = cnn_design_env.env(space, evaluator=ConstantEvaluator(space))
@@ -113,7 +100,7 @@ def measure(name: str, exploit: int, max_episodes: int | None,
     if max_episodes is not None:
         explore = min(explore, max_episodes)
         team.exploration_episodes = explore
-    players = (PerAgent(team), PerAgent(rand)) if per_agent else (team, rand)
+    players = (team, rand)
     totals = {"explore_team": 0.0, "explore_rand": 0.0, "exploit_team": 0.0, "exploit_rand": 0.0}
     for phase, count in (("explore", explore), ("exploit", exploit)):
         done = 0
@@ -147,8 +134,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="cap the exploration phase (quick runs)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
                         help="cpu: CPU time of this process (robust to machine load); wall")
-    parser.add_argument("--per-agent", action="store_true",
-                        help="both teams act through act() per agent (no act_ahead)")
     parser.add_argument("--reference", action="store_true",
                         help="the team without compiled kernels (pure Python/NumPy)")
     args = parser.parse_args(argv)
@@ -158,14 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"warm-up (one-time per process: imports, compiled kernels loaded or compiled): "
           f"{warm_up(compiled):.2f} s")
     print(f"team overhead = (team + env) - (uniform random actions + env), constant evaluator, "
-          f"{args.clock} time, {'act per agent' if args.per_agent else 'act_ahead'}; paper "
+          f"{args.clock} time; paper "
           f"{PAPER_MS} ms/episode, floor {FLOOR_MS} ms")
     header = (f"{'space':<10}{'agents':>7}{'tables':>7}{'phase':>9}{'episodes':>9}"
               f"{'team us':>9}{'random us':>10}{'overhead us':>12}{'x paper':>8}")
     print(header)
     failed = []
     for name in args.spaces:
-        r = measure(name, args.exploit, args.max_episodes, args.per_agent, compiled)
+        r = measure(name, args.exploit, args.max_episodes, compiled)
         rows = [("explore", r["explore"], r["explore_team"], r["explore_rand"]),
                 ("exploit", r["exploit"], r["exploit_team"], r["exploit_rand"]),
                 ("run", r["explore"] + r["exploit"], r["explore_team"] + r["exploit_team"],

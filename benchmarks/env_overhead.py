@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         reward(evaluator.evaluate(design, seed=0))
 
     raw = cnn_design_env.raw_env(space, evaluator, reward)
-    wrapped = cnn_design_env.env(space, evaluator, reward)
+    wrapped = cnn_design_env.env(space, evaluator, reward)  # OrderEnforcing(raw)
     stock = wrappers.OrderEnforcingWrapper(wrappers.AssertOutOfBoundsWrapper(
         cnn_design_env.raw_env(space, evaluator, reward)))
     gym_env = CNNDesignGymEnv(space, evaluator, reward)

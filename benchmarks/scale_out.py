@@ -84,7 +84,7 @@ def run_config(name: str, designs: list[Design], spec: EvaluatorSpec, *, workers
             Journal(out / "evaluations.jsonl") as journal:
         SearchLoop(state, spec=spec, executor=executor, reward=PaperReward(),
                    episodes=len(designs), in_flight=workers, journal=journal,
-                   checkpoint_path=out / "checkpoint.pkl", cache=False, worker=name,
+                   checkpoint_path=out / "checkpoint.npz", cache=False, worker=name,
                    on_record=[lambda record: done.append(time.perf_counter() - start)]).run()
     wall = time.perf_counter() - start
     k = min(workers, len(done) - 1)

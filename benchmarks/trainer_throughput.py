@@ -9,14 +9,20 @@ Prints side by side:
     as 3x the forward FLOPs of :func:`cnn_design_env.space.analyze` (forward + two backward
     products); floor 35%.
 (b) images/s of the same net and step (same batch, SGD with momentum) in PyTorch eager on CPU,
-    and the JAX/PyTorch ratio (skipped with a message when torch is not importable); floor 0.5x.
+    and the JAX/PyTorch ratio (skipped with a message when torch is not importable); floor 0.9x.
 (c) time per new candidate (build + compile + 3 epochs on ``digits`` + validation) for 20
-    distinct ``vgg_mini`` designs, median, for the JAX trainer with a cold persistent cache
-    (fresh directory) and a warm one, for each compile mode, next to the same designs trained by
-    PyTorch eager (a builder for vgg_mini-like chains below); floor: JAX within 2x of PyTorch.
-    Both do the same work: the trainer's epoch-loss restart is off here (PyTorch's loop has
-    none). A last row compiles with XLA's default options instead of the trainer's
-    (:mod:`cnn_design_env.train.compiler`).
+    distinct ``vgg_mini`` designs, median and mean, for the JAX trainer with a cold persistent
+    cache (fresh directory, fresh evaluator), per form: exact (one program per architecture,
+    ``compile=network`` as on main, and ``compile=layer``), masked (one program per shape
+    signature, whole-network or layer-wise) and ``auto`` (the cost model, the default), next to
+    the same designs trained by PyTorch eager (a builder for vgg_mini-like chains below);
+    floor: JAX (the default) at most 1.0x PyTorch, goal 0.5x. Both do the same work: the
+    trainer's epoch-loss restart is off here (PyTorch's loop has none). A last row compiles
+    with XLA's default options instead of the trainer's (``TrainerSettings.xla_options``).
+(d) design-seeds per second of 16 distinct ``vgg_mini`` designs of one shape signature, 3
+    epochs on ``digits``, cold: one at a time (exact, as on main; and the default form) against
+    all 16 together (``evaluate_many``: vmapped programs, groups of 16, 8 and 4); floor 5/s,
+    goal 10/s.
 
 Timings are medians of repeats; the machine may be shared, so compare the columns of one run.
 
@@ -26,14 +32,11 @@ Run: ``python benchmarks/trainer_throughput.py [--batch 64] [--candidates 20] [-
 from __future__ import annotations
 
 import argparse
-import contextlib
-import inspect
 import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 
 import jax
 import jax.numpy as jnp
@@ -42,14 +45,19 @@ import numpy as np
 from cnn_design_env.evaluators.training import TrainingEvaluator
 from cnn_design_env.space import Analysis, SearchSpace, analyze, get_space
 from cnn_design_env.space import layers as L
-from cnn_design_env.train import compiler, loop
+from cnn_design_env.train import loop
 from cnn_design_env.train.data import Dataset, load_digits
+from cnn_design_env.train.masked import envelope
 from cnn_design_env.train.model import build_network
+from cnn_design_env.train.settings import TrainerSettings
 from cnn_design_env.train.termination import TerminationConfig, TerminationMonitor
 
 SHARE_FLOOR = 0.35
-TORCH_FLOOR = 0.5
-CANDIDATE_FLOOR = 2.0
+TORCH_FLOOR = 0.9
+CANDIDATE_FLOOR = 1.0
+CANDIDATE_GOAL = 0.5
+GROUP_FLOOR = 5.0
+GROUP_GOAL = 10.0
 
 
 def vgg_blocks_space(num_classes: int = 10) -> SearchSpace:
@@ -233,39 +241,36 @@ def distinct_designs(space: SearchSpace, count: int, seed: int = 0) -> list:
     return designs
 
 
-def jax_candidates(space: SearchSpace, designs, data: Dataset, cache_dir: str, epochs: int,
-                   compile_mode: str | None) -> tuple[list[float], list[float], list[float]]:
-    """Per-design wall seconds, compile seconds and accuracies with a fresh evaluator."""
-    kwargs = {"compile": compile_mode} if compile_mode else {}
+def jax_candidates(space: SearchSpace, designs, data: Dataset, epochs: int,
+                   **options) -> tuple[list[float], list[float], list[float], list[str]]:
+    """Per-design wall seconds, compile seconds, accuracies and forms, one fresh evaluator."""
     # the same work as PyTorch's loop: no restart of designs the epoch-loss rule would catch
-    evaluator = TrainingEvaluator(space, data, epochs=epochs, cache_dir=cache_dir,
-                                  termination=TerminationConfig(loss_threshold=None), **kwargs)
-    walls, compiles, accs = [], [], []
+    evaluator = TrainingEvaluator(space, data, epochs=epochs,
+                                  termination=TerminationConfig(loss_threshold=None), **options)
+    walls, compiles, accs, forms = [], [], [], []
     for i, design in enumerate(designs):
         start = time.perf_counter()
         metrics = evaluator.evaluate(design, seed=i)
         walls.append(time.perf_counter() - start)
         compiles.append(metrics.compile_s)
         accs.append(metrics.accuracy)
+        forms.append(f"{metrics.extra.get('form', 'exact')}/{metrics.extra.get('compile_mode')}")
         if metrics.terminated and metrics.reason not in ("loss",):
             print(f"    design {i} terminated: {metrics.reason}")
-    return walls, compiles, accs
+    return walls, compiles, accs, forms
 
 
-def compile_modes() -> list[str | None]:
-    """The trainer's compile modes (``[None]`` when it has no ``compile`` option)."""
-    if "compile" in inspect.signature(loop.compile_steps).parameters:
-        return ["network", "layer"]
-    return [None]
-
-
-def forget_layer_programs() -> None:
-    """Empty the in-process layer-program cache (a fresh process; the disk cache stays)."""
-    try:
-        from cnn_design_env.train.layerwise import LAYER_CACHE
-    except ImportError:
-        return
-    LAYER_CACHE.clear()
+def signature_designs(space: SearchSpace, count: int, seed: int = 0) -> list:
+    """``count`` distinct designs sharing the envelope of the first design drawn."""
+    rng = np.random.default_rng(seed)
+    first = space.sample(rng)
+    target = envelope(space, first).signature
+    designs = [first]
+    while len(designs) < count:
+        design = space.sample(rng)
+        if design not in designs and envelope(space, design).signature == target:
+            designs.append(design)
+    return designs
 
 
 # ------------------------------------------------------------------------------- report
@@ -279,7 +284,7 @@ def section_throughput(args, torch) -> None:
     peak = matmul_gflops()
     print(f"    JAX float32 matmul 2048x2048 (jit): {peak:8.1f} GFLOP/s")
     jax_ips = {}
-    for mode in compile_modes():
+    for mode in ("network", "layer"):
         ips, compile_s = jax_images_per_s(space, args.batch, args.steps, args.repeats, mode)
         jax_ips[mode] = ips
         gflops = ips * train_flops / 1e9
@@ -309,7 +314,7 @@ def section_candidates(args, torch) -> None:
     designs = distinct_designs(space, args.candidates)
     print(f"(c) time per new candidate: {len(designs)} distinct vgg_mini designs, build + compile "
           f"+ {args.epochs} epochs on digits ({data.num_train} train images) + validation; "
-          f"median s [compile s] (mean accuracy)")
+          f"median s, mean s [median compile s] (mean accuracy); cold: fresh cache and evaluator")
     torch_median = None
     if torch is not None:
         # one thread: for these tiny nets two intra-op threads were 4-30x slower on a shared
@@ -321,42 +326,72 @@ def section_candidates(args, torch) -> None:
                    for i, d in enumerate(designs)]
         torch.set_num_threads(threads)
         torch_median = statistics.median(r[0] for r in results)
-        print(f"    PyTorch eager, 1 thread    {torch_median:6.2f} s"
-              f"           (acc {np.mean([r[1] for r in results]):.3f})")
-    # cold: a fresh persistent cache; warm: the same designs again with it (a fresh process's
-    # in-memory caches); last, the trainer's XLA options against XLA's defaults, cold
-    runs = [(mode, ("cold", "warm"), True) for mode in compile_modes()]
-    runs.append((compile_modes()[0], ("cold",), False))
-    for mode, labels, tuned in runs:
-        with tempfile.TemporaryDirectory(prefix="jaxcache_") as cache_dir, \
-                xla_options(None if tuned else {}):
-            for label in labels:
-                forget_layer_programs()
-                walls, compiles, accs = jax_candidates(space, designs, data, cache_dir,
-                                                       args.epochs, mode)
-                median = statistics.median(walls)
-                name = ("compile=" + mode) if mode else "trainer"
-                line = (f"    JAX {name:<15} {label} {median:6.2f} s "
-                        f"[{statistics.median(compiles):5.2f}] (acc {np.mean(accs):.3f})")
-                if torch_median:
-                    ratio = median / torch_median
-                    line += (f"  {ratio:5.2f}x PyTorch (floor {CANDIDATE_FLOOR}x: "
-                             f"{'met' if ratio <= CANDIDATE_FLOOR else 'NOT met'})")
-                print(line + ("" if tuned else ", XLA default options"))
+        print(f"    PyTorch eager, 1 thread                 {torch_median:6.2f} s "
+              f"{statistics.mean(r[0] for r in results):6.2f} s"
+              f"          (acc {np.mean([r[1] for r in results]):.3f})")
+    rows = [("exact, compile=network (main)", {"form": "exact"}),
+            ("exact, compile=layer", {"form": "exact", "compile": "layer"}),
+            ("masked, one program/signature", {"settings": {"masked_compile": "network",
+                                                             "form": "masked"}}),
+            ("masked, layer-wise", {"settings": {"masked_compile": "layer", "form": "masked"}}),
+            ("auto (cost model, default)", {}),
+            ("exact, XLA default options", {"settings": {"xla_options": {}, "form": "exact"}})]
+    for label, options in rows[:args.rows]:
+        with tempfile.TemporaryDirectory(prefix="jaxcache_") as cache_dir:
+            opts = dict(options)
+            if "settings" in opts:
+                opts["settings"] = TrainerSettings(cache_dir=cache_dir, **opts["settings"])
+            else:
+                opts["cache_dir"] = cache_dir
+            walls, compiles, accs, forms = jax_candidates(space, designs, data, args.epochs,
+                                                          **opts)
+        median = statistics.median(walls)
+        line = (f"    JAX {label:<30} cold {median:6.2f} s {statistics.mean(walls):6.2f} s"
+                f" [{statistics.median(compiles):5.2f}] (acc {np.mean(accs):.3f})")
+        if torch_median:
+            ratio = median / torch_median
+            verdict = "met" if ratio <= CANDIDATE_FLOOR else "NOT met"
+            line += (f"  {ratio:5.2f}x PyTorch (floor {CANDIDATE_FLOOR}x: {verdict}, "
+                     f"goal {CANDIDATE_GOAL}x)")
+        counts = {f: forms.count(f) for f in sorted(set(forms))}
+        print(line + ("  forms: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                      if label.startswith("auto") else ""), flush=True)
 
 
-@contextlib.contextmanager
-def xla_options(options: dict | None) -> Iterator[None]:
-    """The trainer compiles with ``options`` instead of its CPU options (``None``: its own)."""
-    saved = dict(compiler.CPU_OPTIONS)
-    if options is not None:
-        compiler.CPU_OPTIONS.clear()
-        compiler.CPU_OPTIONS.update(options)
-    try:
-        yield
-    finally:
-        compiler.CPU_OPTIONS.clear()
-        compiler.CPU_OPTIONS.update(saved)
+def section_groups(args) -> None:
+    space = get_space("vgg_mini")
+    data = load_digits(seed=0)
+    designs = signature_designs(space, 16)
+    env = envelope(space, designs[0])
+    flops = [analyze(space, d).flops / 1e6 for d in designs]
+    print(f"(d) 16 distinct vgg_mini designs of one shape signature (envelope "
+          f"{env.analysis.flops / 1e6:.2f} MFLOP/image, designs {min(flops):.2f}-"
+          f"{max(flops):.2f}), {args.epochs} epochs on digits, cold; design-seeds per second")
+    seeds = list(range(len(designs)))
+    rows = [("one at a time, exact (main)", {"form": "exact"}, False),
+            ("one at a time, default form", {}, False),
+            ("together, evaluate_many, groups of 16", {"group_size": 16}, True),
+            ("together, evaluate_many, groups of 8", {"group_size": 8}, True),
+            ("together, evaluate_many, groups of 4", {"group_size": 4}, True)]
+    for label, options, together in rows:
+        with tempfile.TemporaryDirectory(prefix="jaxcache_") as cache_dir:
+            evaluator = TrainingEvaluator(space, data, epochs=args.epochs,
+                                          termination=TerminationConfig(loss_threshold=None),
+                                          settings=TrainerSettings(cache_dir=cache_dir,
+                                                                   **options))
+            start = time.perf_counter()
+            if together:
+                results = evaluator.evaluate_many(designs, seeds)
+            else:
+                results = [evaluator.evaluate(d, seed=s)
+                           for d, s in zip(designs, seeds, strict=True)]
+            wall = time.perf_counter() - start
+        rate = len(designs) / wall
+        bad = [m.reason for m in results if m.terminated]
+        verdict = "met" if rate >= GROUP_FLOOR else "NOT met"
+        print(f"    {label:<40} {rate:6.2f}/s ({wall:6.1f} s, acc "
+              f"{np.mean([m.accuracy for m in results]):.3f})  floor {GROUP_FLOOR}/s: {verdict}, "
+              f"goal {GROUP_GOAL}/s" + (f"  terminated: {bad}" if bad else ""), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -367,15 +402,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--skip-torch", action="store_true")
-    parser.add_argument("--only", choices=("throughput", "candidates"))
+    parser.add_argument("--rows", type=int, default=6, help="(c): rows to run (first N)")
+    parser.add_argument("--only", choices=("throughput", "candidates", "groups"))
     args = parser.parse_args(argv)
     torch = None if args.skip_torch else import_torch()
     print(f"JAX {jax.__version__} on {jax.default_backend()} ({os.cpu_count()} CPUs); "
-          f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}")
-    if args.only != "candidates":
+          f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}; load average "
+          f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    if args.only in (None, "throughput"):
         section_throughput(args, torch)
-    if args.only != "throughput":
+    if args.only in (None, "candidates"):
         section_candidates(args, torch)
+    if args.only in (None, "groups"):
+        section_groups(args)
     return 0
 
 

@@ -27,18 +27,21 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from cnn_design_env.evaluators.base import Evaluator, Metrics, safe_evaluate
+from cnn_design_env.evaluators.faults import scored
 from cnn_design_env.evaluators.resolve import resolve_evaluator
 from cnn_design_env.reward import PaperReward, Reward
+from cnn_design_env.search.seeds import SEED_BOUND
 from cnn_design_env.space import Design, SearchSpace, get_space, list_spaces
 from cnn_design_env.space.design import action_index
 
-SEED_BOUND = 2**31 - 1
-"""Evaluation seeds are drawn from ``[0, SEED_BOUND)`` (they fit an int32 / a JAX PRNG key)."""
+INVALID_ACTIONS = ("raise", "penalty", "wrap")
+"""Accepted values of the envs' ``invalid_action``: what a masked (padding) action does."""
 
 
 def observation_nvec(space: SearchSpace) -> np.ndarray:
@@ -64,6 +67,8 @@ class DesignEpisode:
     Args:
         space: The search space.
         pad_actions: Give every agent ``max |A_i|`` actions, the extra ones masked (0 in the mask).
+        names: The agents' names in error messages, in agent order (the env passes its agent ids,
+            and a message then reads ``agent 'conv_1' (layer 'conv2')``); default the layers'.
 
     Attributes:
         space: The search space.
@@ -73,8 +78,12 @@ class DesignEpisode:
         done: Whether the design is complete.
     """
 
-    def __init__(self, space: SearchSpace, *, pad_actions: bool = False) -> None:
+    def __init__(self, space: SearchSpace, *, pad_actions: bool = False,
+                 names: Sequence[str] | None = None) -> None:
         self.space = space
+        self._labels = tuple(repr(layer) if name == layer else f"{name!r} (layer {layer!r})"
+                             for name, layer in zip(names or space.agents, space.agents,
+                                                    strict=True))
         self._agents = space.agents
         self._sizes = space.action_sizes
         self._n = space.num_agents
@@ -149,16 +158,40 @@ class DesignEpisode:
         except ValueError:
             size = self._sizes[self.position]
             raise ValueError(
-                f"agent {self.agent!r}: action {action!r} is not an integer "
+                f"agent {self._labels[self.position]}: action {action!r} is not an integer "
                 f"({type(action).__name__}); expected an integer in [0, {self._limit or size})"
             ) from None
 
     def _out_of_range(self, index: int, size: int) -> str:
         if size <= index < self._limit:
-            return (f"agent {self.agent!r}: action {index} is masked (padding); legal actions "
-                    f"are [0, {size}) of the padded Discrete({self._limit})")
-        return (f"agent {self.agent!r}: action {index} is out of range; expected an integer in "
-                f"[0, {self._limit or size})")
+            return (f"agent {self._labels[self.position]}: action {index} is masked (padding); "
+                    f"legal actions are [0, {size}) of the padded Discrete({self._limit})")
+        return (f"agent {self._labels[self.position]}: action {index} is out of range; expected "
+                f"an integer in [0, {self._limit or size})")
+
+    def resolve(self, action: Any, invalid_action: str) -> tuple[int | None, str | None]:
+        """What to do with ``action`` of the acting agent under ``invalid_action``.
+
+        A masked (padding) action ``|A_i| <= action < max |A|`` is folded into the legal range
+        (``"wrap"``: ``action % |A_i|``, uniform actions stay uniform) or ends the episode
+        (``"penalty"``); with ``"raise"`` (and for anything outside the padded space) it is left
+        for :meth:`step` to refuse.
+
+        Returns:
+            ``(index, None)`` to step ``index``, or ``(None, reason)`` to end the episode with
+            the penalty (see :func:`abandon`).
+
+        Raises:
+            ValueError: If ``action`` is not an integer (see :meth:`check_integer`).
+        """
+        index = action if type(action) is int else self.check_integer(action)
+        size = self._sizes[self.position]
+        if size <= index < self._limit and invalid_action != "raise":
+            if invalid_action == "wrap":
+                return index % size, None
+            return None, (f"invalid action {index} for agent {self._labels[self.position]} "
+                          f"(legal: [0, {size}))")
+        return index, None
 
     def design(self) -> Design:
         """The complete design.
@@ -208,6 +241,18 @@ def _mask(size: int, length: int) -> np.ndarray:
     mask[:size] = 1
     mask.flags.writeable = False
     return mask
+
+
+def check_invalid_action(invalid_action: str) -> str:
+    """``invalid_action`` if it is one of :data:`INVALID_ACTIONS`.
+
+    Raises:
+        ValueError: Naming the value and the accepted ones.
+    """
+    if invalid_action not in INVALID_ACTIONS:
+        raise ValueError(f"unknown invalid_action {invalid_action!r}; expected one of "
+                         f"{INVALID_ACTIONS}")
+    return invalid_action
 
 
 def bind(space: str | SearchSpace, evaluator: Evaluator | None, reward: Reward | None
@@ -264,7 +309,9 @@ def finish(episode: DesignEpisode, *, evaluator: Evaluator, reward_fn: Reward,
 
     The evaluation seed is drawn from ``rng`` (the env's ``np_random``), so ``reset(seed=...)``
     makes the whole episode reproducible. An evaluator that raises gives a terminated ``Metrics``
-    (see :func:`~cnn_design_env.evaluators.safe_evaluate`) and so the reward's penalty.
+    (see :func:`~cnn_design_env.evaluators.safe_evaluate`) and so the reward's penalty; so does a
+    non-finite metric or reward (:func:`~cnn_design_env.evaluators.faults.scored`), so no agent is
+    ever told a NaN.
 
     Returns:
         ``(reward, info)``; ``info`` holds ``"design"`` (tuple of action indices),
@@ -276,8 +323,7 @@ def finish(episode: DesignEpisode, *, evaluator: Evaluator, reward_fn: Reward,
     """
     design = episode.design()
     seed = int(rng.integers(SEED_BOUND))
-    metrics = safe_evaluate(evaluator, design, seed=seed)
-    reward = float(reward_fn(metrics))
+    metrics, reward = scored(safe_evaluate(evaluator, design, seed=seed), reward_fn)
     return reward, {"design": design.actions, "hyperparameters": episode.hyperparameters(),
                     "metrics": metrics.to_dict(), "reward": reward, "eval_seed": seed}
 

@@ -44,15 +44,22 @@ import gymnasium
 import numpy as np
 from gymnasium.spaces import Discrete, MultiDiscrete
 
-from cnn_design_env.episode import DesignEpisode, abandon, bind, finish, observation_nvec
+from cnn_design_env.episode import (
+    INVALID_ACTIONS,
+    DesignEpisode,
+    abandon,
+    bind,
+    check_invalid_action,
+    finish,
+    observation_nvec,
+)
 from cnn_design_env.evaluators.base import Evaluator
-from cnn_design_env.render import render
+from cnn_design_env.registration import ENV_NAME
+from cnn_design_env.render import RENDER_MODES, render
 from cnn_design_env.reward import Reward
 from cnn_design_env.space import SearchSpace
 
-INVALID_ACTIONS = ("penalty", "raise", "wrap")
-"""Accepted values of ``invalid_action``."""
-
+__all__ = ["INVALID_ACTIONS", "CNNDesignGymEnv"]
 
 class CNNDesignGymEnv(gymnasium.Env):
     """Design a CNN layer by layer as a single agent.
@@ -84,22 +91,20 @@ class CNNDesignGymEnv(gymnasium.Env):
         (15.0, (11, 11, 1, 11, 1, 2), [12, 12, 2, 12, 2, 3, 6])
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "ansi"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"name": ENV_NAME, "render_modes": list(RENDER_MODES),
+                                          "render_fps": 4}
 
     def __init__(self, space: str | SearchSpace = "vgg_mini", evaluator: Evaluator | None = None,
                  reward: Reward | None = None, *, invalid_action: str = "penalty",
                  render_mode: str | None = None) -> None:
         self.space, self.evaluator, self.reward_fn = bind(space, evaluator, reward)
-        if invalid_action not in INVALID_ACTIONS:
-            raise ValueError(f"unknown invalid_action {invalid_action!r}; expected one of "
-                             f"{INVALID_ACTIONS}")
+        check_invalid_action(invalid_action)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"unknown render_mode {render_mode!r}; expected one of "
                              f"{self.metadata['render_modes']} or None")
         self.invalid_action = invalid_action
         self.render_mode = render_mode
         self._episode = DesignEpisode(self.space, pad_actions=True)
-        self._sizes = self.space.action_sizes
         self.action_space = Discrete(self._episode.num_actions)
         self.observation_space = MultiDiscrete(observation_nvec(self.space))
         self._no_action = np.zeros(self._episode.num_actions, dtype=np.int8)
@@ -133,16 +138,10 @@ class CNNDesignGymEnv(gymnasium.Env):
             raise RuntimeError("step() called on a finished episode (or before reset()); "
                                "call reset() first")
         episode = self._episode
-        index = action if type(action) is int else episode.check_integer(action)
-        size = self._sizes[episode.position]
-        if size <= index < self.action_space.n and self.invalid_action != "raise":
-            if self.invalid_action == "wrap":
-                index %= size
-            else:
-                reason = (f"invalid action {index} for layer {episode.agent!r} "
-                          f"(legal: [0, {size}))")
-                reward, info = abandon(episode, reason, reward_fn=self.reward_fn)
-                return self._end(reward, info)
+        index, reason = episode.resolve(action, self.invalid_action)
+        if reason is not None:
+            reward, info = abandon(episode, reason, reward_fn=self.reward_fn)
+            return self._end(reward, info)
         episode.step(index)  # raises on out-of-range and (with "raise") masked actions
         if episode.done:
             reward, info = finish(episode, evaluator=self.evaluator, reward_fn=self.reward_fn,
@@ -160,6 +159,7 @@ class CNNDesignGymEnv(gymnasium.Env):
             self.render()
         return self._episode.observation(), reward, True, False, info
 
-    def render(self) -> str | None:
-        """``"ansi"``: the design so far as a text table; ``"human"``: print it."""
+    def render(self) -> str | np.ndarray | None:
+        """``"ansi"``: the design so far as a text table; ``"human"``: print it;
+        ``"rgb_array"``: a picture of it (``(H, W, 3)`` uint8)."""
         return render(self.render_mode, self.space, self._episode.actions)

@@ -215,3 +215,24 @@ class WeightedReward:
         if not self.feasible(metrics):
             return float(self.violation_penalty)
         return float(sum(w * metrics.value(n) for n, w in self.weights.items()))
+
+
+def reward_label(reward: Reward | str) -> str:
+    """A short name of ``reward`` for plots and reports: which reward, with its weights.
+
+    Example:
+        >>> reward_label(PaperReward())
+        'paper Eq. 2 reward (c_A=0.9, c_S=0.1)'
+        >>> reward_label(WeightedReward({"accuracy": 1.0, "model_size_mb": -0.5}))
+        'weighted reward (1 accuracy - 0.5 model_size_mb)'
+    """
+    if isinstance(reward, str):
+        return reward
+    if isinstance(reward, PaperReward):
+        plain = "" if reward.per_epoch else ", no N_epoch"
+        return f"paper Eq. 2 reward (c_A={reward.c_accuracy:g}, c_S={reward.c_size:g}{plain})"
+    if isinstance(reward, WeightedReward):
+        terms = " ".join(f"{'-' if w < 0 else '+'} {abs(w):g} {name}"
+                         for name, w in reward.weights.items())
+        return f"weighted reward ({terms.removeprefix('+ ')})"
+    return type(reward).__name__

@@ -6,7 +6,7 @@ whose turn it is, which is the last entry of every observation vector (and, afte
 ``infos[agent]["active_agent"]``); the other agents' actions are ignored. The episode has one step
 per agent, and the terminal step gives every agent the shared reward.
 
-(``cnn_design_env.env.parallel_env(...)`` is the other parallel view, PettingZoo's
+(``cnn_design_env.parallel_env(...)`` is the other parallel view, PettingZoo's
 ``aec_to_parallel``: all agents decide at once, blind to each other, one step per design.)
 
 Here a :class:`agents.reinforce.ReinforceTeam` (JAX/Optax REINFORCE) plays through the parallel

@@ -11,7 +11,7 @@ from fixtures import FixtureEvaluator
 from pettingzoo.test import api_test, parallel_api_test, seed_test
 
 import cnn_design_env
-from cnn_design_env.env import parallel_env
+from cnn_design_env.cnn_design_v0 import parallel_env
 from cnn_design_env.gym_env import CNNDesignGymEnv
 from cnn_design_env.space import Design, get_space
 
@@ -30,17 +30,19 @@ def test_aec_env_refuses_non_integer_actions(wrapped, action):
     env = aec(wrapped)
     env.reset(seed=0)
     env.step(0)
-    with pytest.raises(ValueError, match=r"agent 'conv2': action .* is not an integer \(.*\); "
+    with pytest.raises(ValueError, match=r"agent 'conv_1' \(layer 'conv2'\): "
+                                         r"action .* is not an integer \(.*\); "
                                          r"expected an integer in \[0, 12\)"):
         env.step(action)
-    assert env.agent_selection == "conv2" and env.unwrapped._episode.actions == (0,)
+    assert env.agent_selection == "conv_1" and env.unwrapped._episode.actions == (0,)
 
 
 @pytest.mark.parametrize("action", [-1, 12, 10**30, None])
 def test_wrapped_env_raises_value_error_not_assertion_error(action):
     env = aec(wrapped=True)
     env.reset(seed=0)
-    with pytest.raises(ValueError, match=r"agent 'conv1': action .*(out of range; expected an "
+    with pytest.raises(ValueError, match=r"agent 'conv_0' \(layer 'conv1'\): "
+                                         r"action .*(out of range; expected an "
                                          r"integer in \[0, 12\)|only valid for a terminated)"):
         env.step(action)
 
@@ -74,8 +76,9 @@ def test_parallel_view_refuses_non_integer_actions(action):
     env = parallel_env(space=space, evaluator=FixtureEvaluator(space))
     env.reset(seed=0)
     actions = dict.fromkeys(env.agents, 0)
-    actions["pool1"] = action
-    with pytest.raises(ValueError, match=r"agent 'pool1': action .* is not an integer"):
+    actions["pool_0"] = action
+    with pytest.raises(ValueError, match=r"agent 'pool_0' \(layer 'pool1'\): "
+                                         r"action .* is not an integer"):
         env.step(actions)
 
 

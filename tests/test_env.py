@@ -7,10 +7,13 @@ import pytest
 from fixtures import ConstantEvaluator, FixtureEvaluator
 from gymnasium.spaces import Box, Discrete, MultiDiscrete
 from gymnasium.utils import seeding
+from pettingzoo.utils.wrappers import BaseWrapper
 
 import cnn_design_env
-from cnn_design_env.env import CNNDesignEnv
+from cnn_design_env.cnn_design import CNNDesignEnv
 from cnn_design_env.episode import SEED_BOUND, observation_nvec
+from cnn_design_env.observations import agent_ids
+from cnn_design_env.order_enforcing import OrderEnforcing
 from cnn_design_env.reward import PaperReward, WeightedReward
 from cnn_design_env.space import Design, get_space
 
@@ -39,9 +42,10 @@ def test_agents_spaces_and_caching():
     env = make("vgg16")
     space = env.unwrapped.space
     env.reset()
-    assert env.possible_agents == env.agents == list(space.agents)
+    assert env.possible_agents == env.agents == list(agent_ids(space))
+    assert list(env.unwrapped.layer_names.values()) == list(space.agents)
     nvec = observation_nvec(space)
-    for agent, size in zip(space.agents, space.action_sizes, strict=True):
+    for agent, size in zip(env.possible_agents, space.action_sizes, strict=True):
         assert env.action_space(agent) == Discrete(size)
         obs_space = env.observation_space(agent)
         assert obs_space is env.observation_space(agent)
@@ -58,7 +62,7 @@ def test_pad_actions_gives_identical_spaces_with_masks():
     assert all(env.action_space(a) == Discrete(20) for a in env.agents)
     obs, *_, info = env.last()
     assert obs["action_mask"].tolist() == [1] * 20
-    pool = "pool1"
+    pool = "pool_0"
     assert env.observe(pool)["action_mask"].tolist() == [1, 1] + [0] * 18
     assert env.infos[pool]["action_mask"].tolist() == [1, 1] + [0] * 18
     assert info["action_mask"] is obs["action_mask"]
@@ -70,7 +74,7 @@ def test_rewards_zero_until_complete_then_shared():
     seen = play(env, design, seed=5)
     assert set(seen.values()) == {0}
     evaluator = env.unwrapped.evaluator
-    info = env.infos["conv1"]
+    info = env.infos["conv_0"]
     metrics = evaluator.evaluate(Design(design), seed=info["eval_seed"])
     expected = PaperReward()(metrics)
     assert expected > 0
@@ -98,7 +102,7 @@ def test_observation_and_state_follow_the_design():
     env.reset()
     env.step(4)
     env.step(2)
-    obs = env.observe("pool1")
+    obs = env.observe("pool_0")
     assert obs["observation"].tolist() == [5, 3, 0, 0, 0, 0, 2]
     assert env.state().tolist() == [5, 3, 0, 0, 0, 0, 2]
     assert env.unwrapped.state_space.contains(env.state())
@@ -106,20 +110,20 @@ def test_observation_and_state_follow_the_design():
     assert env.state().tolist() == [5, 3, 0, 0, 0, 0, 2]
     env.reset()
     assert env.state().tolist() == [0] * 7
-    assert set(env.infos) == set(env.agents) and set(env.infos["conv1"]) == {"action_mask"}
+    assert set(env.infos) == set(env.agents) and set(env.infos["conv_0"]) == {"action_mask"}
 
 
 def test_reset_seed_makes_the_evaluation_seed_reproducible():
     evaluator = FixtureEvaluator(get_space("vgg_mini"), noise=0.05)
     env = make("vgg_mini", evaluator)
     play(env, [0] * 6, seed=11)
-    first = env.infos["fc1"]
+    first = env.infos["dense_0"]
     assert first["eval_seed"] == int(seeding.np_random(11)[0].integers(SEED_BOUND))
     assert env.unwrapped.np_random_seed == 11
     play(env, [0] * 6)  # the next episode draws the next seed
-    second = env.infos["fc1"]
+    second = env.infos["dense_0"]
     play(env, [0] * 6, seed=11)
-    again = env.infos["fc1"]
+    again = env.infos["dense_0"]
     assert again["eval_seed"] == first["eval_seed"] != second["eval_seed"]
     assert again["metrics"] == first["metrics"] != second["metrics"]
 
@@ -131,7 +135,7 @@ def test_custom_reward_and_custom_space():
     play(env, [1] * 6)
     metrics = FixtureEvaluator(space).evaluate(Design((1,) * 6), seed=0)
     assert env.unwrapped.space is space and env.unwrapped.reward_fn is reward
-    assert env.rewards["conv1"] == pytest.approx(metrics.accuracy - metrics.model_size_mb)
+    assert env.rewards["conv_0"] == pytest.approx(metrics.accuracy - metrics.model_size_mb)
 
 
 def test_evaluator_that_raises_gives_terminated_metrics_and_penalty():
@@ -147,7 +151,7 @@ def test_evaluator_that_raises_gives_terminated_metrics_and_penalty():
     env = cnn_design_env.env(space, Broken())
     play(env, [0] * 6)
     assert env.rewards == dict.fromkeys(env.possible_agents, -1.0)
-    metrics = env.infos["conv2"]["metrics"]
+    metrics = env.infos["conv_1"]["metrics"]
     assert metrics["terminated"] and metrics["reason"] == (
         "exception: FloatingPointError: loss is nan")
 
@@ -157,7 +161,7 @@ def test_terminated_evaluation_gives_the_penalty():
     env = cnn_design_env.env(space, FixtureEvaluator(space, terminate=lambda d: d[0] == 2))
     play(env, [2, 0, 0, 0, 0, 0])
     assert set(env.rewards.values()) == {-1.0}
-    assert env.infos["fc1"]["metrics"]["reason"] == "loss"
+    assert env.infos["dense_0"]["metrics"]["reason"] == "loss"
 
 
 def test_render_ansi_and_human(capsys):
@@ -177,17 +181,21 @@ def test_render_ansi_and_human(capsys):
     quiet.reset()
     with pytest.warns(UserWarning, match="without specifying any render mode"):
         assert quiet.render() is None
-    with pytest.raises(ValueError, match="unknown render_mode 'rgb_array'"):
-        make("vgg_mini", render_mode="rgb_array")
+    with pytest.raises(ValueError, match="unknown render_mode 'rgb'"):
+        make("vgg_mini", render_mode="rgb")
 
 
-def test_factory_and_module_are_both_callable():
-    import cnn_design_env.env as module  # rebinds cnn_design_env.env to the module
+def test_the_versioned_module_and_the_package_give_the_same_env():
+    from cnn_design_env import cnn_design_v0
 
     space = get_space("vgg_mini")
+    assert cnn_design_env.env is cnn_design_v0.env
+    assert cnn_design_env.parallel_env is cnn_design_v0.parallel_env
+    assert cnn_design_env.raw_env is cnn_design_v0.raw_env is CNNDesignEnv
     wrapped = cnn_design_env.env(space, evaluator=ConstantEvaluator(space))
-    assert isinstance(wrapped.unwrapped, CNNDesignEnv)
-    assert module(space, evaluator=ConstantEvaluator(space)).unwrapped.space is space
+    assert type(wrapped) is OrderEnforcing and isinstance(wrapped, BaseWrapper)
+    assert type(wrapped.env) is CNNDesignEnv  # one wrapper, then the raw env
+    assert callable(cnn_design_env.env) and not isinstance(cnn_design_env.env, type(cnn_design_v0))
 
 
 # ---------------------------------------------------------------------------- errors
@@ -214,14 +222,17 @@ def test_action_out_of_range(wrapped):
     env.step(0)
     # wrapped or not, a ValueError naming the agent, the action and the legal range (the stock
     # AssertOutOfBoundsWrapper raised a bare AssertionError)
-    with pytest.raises(ValueError, match=r"agent 'conv2': action 12 is out of range; "
+    with pytest.raises(ValueError, match=r"agent 'conv_1' \(layer 'conv2'\): "
+                                         r"action 12 is out of range; "
                                          r"expected an integer in \[0, 12\)"):
         env.step(12)
-    with pytest.raises(ValueError, match=r"agent 'conv2': action -1 is out of range"):
+    with pytest.raises(ValueError, match=r"agent 'conv_1' \(layer 'conv2'\): "
+                                         r"action -1 is out of range"):
         env.step(-1)
-    with pytest.raises(ValueError, match=r"agent 'conv2': action '3' is not an integer"):
+    with pytest.raises(ValueError, match=r"agent 'conv_1' \(layer 'conv2'\): "
+                                         r"action '3' is not an integer"):
         env.step("3")
-    assert env.agent_selection == "conv2"  # nothing was recorded
+    assert env.agent_selection == "conv_1"  # nothing was recorded
 
 
 @pytest.mark.parametrize("wrapped", [False, True])
@@ -230,9 +241,10 @@ def test_masked_action_names_agent_and_value(wrapped):
     env.reset()
     env.step(0)
     env.step(0)
-    with pytest.raises(ValueError, match=r"agent 'pool1': action 7 is masked \(padding\)"):
+    with pytest.raises(ValueError, match=r"agent 'pool_0' \(layer 'pool1'\): "
+                                         r"action 7 is masked \(padding\)"):
         env.step(7)
-    with pytest.raises(ValueError, match=r"agent 'pool1': action 7 is masked"):
+    with pytest.raises(ValueError, match=r"agent 'pool_0' \(layer 'pool1'\): action 7 is masked"):
         env.step(np.int64(7))
 
 
@@ -248,7 +260,7 @@ def test_step_before_reset():
 def test_none_for_a_live_agent_and_actions_for_dead_agents():
     env = make(wrapped=False)
     env.reset()
-    with pytest.raises(ValueError, match="agent 'conv1': action None"):
+    with pytest.raises(ValueError, match=r"agent 'conv_0' \(layer 'conv1'\): action None"):
         env.step(None)
     play(env, [0] * 6)
     with pytest.raises(ValueError, match="only valid action is None"):
@@ -272,16 +284,19 @@ def test_step_after_the_episode_warns(caplog):
     assert "step() called after all agents are terminated" in caplog.text
 
 
-def test_pettingzoo_registry():
+def test_pettingzoo_registry_with_and_without_arguments():
     import pettingzoo
 
-    space = get_space("vgg_mini")
-    from cnn_design_env.registration import PETTINGZOO_ID, register_envs
+    from cnn_design_env.registration import ENV_ID, ENV_NAME
 
-    register_envs()
-    aec = pettingzoo.make("aec", PETTINGZOO_ID, space=space, evaluator=FixtureEvaluator(space))
+    space = get_space("vgg_mini")
+    aec = pettingzoo.make("aec", ENV_ID, space=space, evaluator=FixtureEvaluator(space))
     assert isinstance(aec.unwrapped, CNNDesignEnv)
-    par = pettingzoo.make("parallel", PETTINGZOO_ID, space=space,
-                          evaluator=FixtureEvaluator(space))
+    par = pettingzoo.make("parallel", ENV_ID, space=space, evaluator=FixtureEvaluator(space))
     observations, _ = par.reset(seed=0)
-    assert set(observations) == set(space.agents)
+    assert set(observations) == set(agent_ids(space))
+    default = pettingzoo.make("aec", ENV_ID)  # no arguments: table_chain, tabular rewards
+    assert default.unwrapped.space.name == "table_chain"
+    assert f"cnn_design_env/{ENV_NAME}" == ENV_ID and default.metadata["name"] == ENV_NAME
+    assert pettingzoo.make("aec", "cnn_design_env/cnn_design-v0").unwrapped.space.name == (
+        "table_chain")  # PettingZoo's normal form of the same id

@@ -199,7 +199,9 @@ def test_observations(env: TableEnv) -> None:
 
 
 def test_spaces_and_interface(env: TableEnv) -> None:
-    assert env.agents == list(env.space.agents) and env.num_agents == len(env.agents)
+    aec = cnn_design_env.env(env.space, evaluator=env.evaluator)
+    assert env.agents == list(aec.possible_agents)     # the same ids as the PettingZoo env
+    assert env.num_agents == len(env.agents)
     for agent in env.agents:
         assert env.action_space(agent) is env.action_space(agent)
         assert env.action_space(agent).n == max(env.action_sizes) + 1

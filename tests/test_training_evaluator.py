@@ -15,6 +15,8 @@ from cnn_design_env.space import layers as L
 from cnn_design_env.train import loop
 from cnn_design_env.train.augment import Augmentation
 from cnn_design_env.train.data import Dataset, load_digits, make_shapes
+from cnn_design_env.train.grouprun import GroupRun
+from cnn_design_env.train.settings import TrainerSettings
 from cnn_design_env.train.termination import TerminationConfig
 
 DATA = {"vgg_mini": "digits", "inception_mini": "digits", "unet_mini": "shapes"}
@@ -124,18 +126,27 @@ def test_nan_loss_terminates(datasets, cache_dir) -> None:
 @pytest.mark.parametrize("error", [RuntimeError("boom"), MemoryError("out of memory")])
 def test_any_exception_becomes_a_terminated_metrics(error, datasets, cache_dir,
                                                     monkeypatch) -> None:
-    evaluator, design = tiny_vgg(datasets, cache_dir, epochs=1)
+    evaluator, design = tiny_vgg(datasets, cache_dir, epochs=1, form="exact")
 
     def fail(*args, **kwargs):
         raise error
 
     monkeypatch.setattr(loop, "train_epoch", fail)
+    monkeypatch.setattr(GroupRun, "run", fail)  # the masked form's loop
     metrics = evaluator.evaluate(design, seed=0)
     assert metrics.terminated
     assert metrics.reason == f"exception: {type(error).__name__}: {error}"
     assert metrics.params == analyze(evaluator.space, design).params and metrics.cost_s > 0
     bad = evaluator.evaluate(Design((99,) * evaluator.space.num_agents), seed=0)
     assert bad.terminated and bad.reason.startswith("exception: ValueError: action 99")
+    masked, _ = tiny_vgg(datasets, cache_dir, epochs=1, form="masked")
+    for metrics in (masked.evaluate(design, seed=0), *masked.evaluate_many([design, bad_design(
+            masked.space)], [0, 1])):
+        assert metrics.terminated and metrics.reason.startswith("exception: ")
+
+
+def bad_design(space: SearchSpace) -> Design:
+    return Design((99,) * space.num_agents)
 
 
 def test_seeded_results_and_automatic_epochs(datasets, cache_dir) -> None:
@@ -184,15 +195,25 @@ def test_data_must_fit_the_space_unless_adapted(datasets) -> None:
 
 
 def test_persistent_cache_directory_from_argument_and_environment(tmp_path, monkeypatch,
-                                                                  cache_dir) -> None:
+                                                                  datasets) -> None:
     import jax
 
     from cnn_design_env.train import jaxcache
 
+    before = jax.config.jax_compilation_cache_dir
     monkeypatch.setenv(jaxcache.ENV_VAR, str(tmp_path / "env"))
     assert jaxcache.default_cache_dir() == tmp_path / "env"
-    assert jaxcache.enable_persistent_cache() == tmp_path / "env"
-    assert jax.config.jax_compilation_cache_dir == str(tmp_path / "env")
-    assert jax.config.jax_persistent_cache_min_compile_time_secs == 0
-    assert jaxcache.enable_persistent_cache(cache_dir) == cache_dir
-    assert jax.config.jax_compilation_cache_dir == str(cache_dir)
+    space = get_space("vgg_mini")
+    assert TrainingEvaluator(space, datasets["digits"]).cache_dir == tmp_path / "env"
+    assert TrainingEvaluator(space, datasets["digits"], persistent_cache=False).cache_dir is None
+    evaluator = TrainingEvaluator(space, datasets["digits"], cache_dir=tmp_path / "arg",
+                                  epochs=1, subsample_per_class=4)
+    assert evaluator.cache_dir == tmp_path / "arg"
+    assert not evaluator.evaluate(original(space), seed=0).terminated
+    assert list((tmp_path / "arg").glob("*.xla"))  # compiled programs stored there
+    fresh = TrainingEvaluator(space, datasets["digits"], cache_dir=tmp_path / "arg", epochs=1,
+                              subsample_per_class=4)
+    assert fresh.evaluate(original(space), seed=0).compile_s < 5.0
+    assert jax.config.jax_compilation_cache_dir == before  # nothing process-wide changed
+    with pytest.raises(ValueError, match="not both"):
+        TrainingEvaluator(space, datasets["digits"], settings=TrainerSettings(), form="exact")

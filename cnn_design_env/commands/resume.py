@@ -1,10 +1,12 @@
 """``cnn-design resume RUN``: continue an interrupted search from its last completed evaluation.
 
-Nothing completed is evaluated again (the journal is the source of truth) and nothing is
-replayed: the checkpoint holds the searcher as it was after its last tell. With the same number
-of workers the resumed run ends exactly where an uninterrupted one would have (given an evaluator
-that is a function of design and seed, such as the tabular one). A corrupted checkpoint or
-journal line is reported with its file and line, and the run is left untouched.
+Nothing completed is evaluated again (the journal is the source of truth): the checkpoint holds
+the searcher as it was after its last tell. With the same number of workers the resumed run ends
+exactly where an uninterrupted one would have (given an evaluator that is a function of design
+and seed, such as the tabular one). With the checkpoint missing or corrupt, the method's state is
+rebuilt by replaying the journal into a fresh searcher, and the command says so. A journal line
+that is corrupted or edited, or a checkpoint, config or line of another run, is reported (file,
+line, what differs) and the run is left untouched.
 """
 
 from __future__ import annotations

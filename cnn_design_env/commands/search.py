@@ -23,47 +23,24 @@ new architecture dominates, so with real training it is capped at 48. Measured o
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from cnn_design_env.commands.options import (
+    DEFAULT_EPOCHS,
+    DEFAULT_SUBSAMPLE,
+    add_evaluation_arguments,
+    add_executor_arguments,
+    add_output_arguments,
+    default_data,
+    evaluator_spec,
+    key_value,
+    positive_int,
+)
+
 DEFAULT_EPISODES = 90
 DEFAULT_EXPLORATION = 48
-DEFAULT_EPOCHS = 3
-DEFAULT_SUBSAMPLE = 0
-
-
-def _key_value(text: str) -> tuple[str, Any]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--workers K`` | ``--scheduler ADDRESS`` (and ``--scheduler-timeout``)."""
-    parser.add_argument("--workers", type=_positive_int, default=None, metavar="K",
-                        help="local worker processes; batch-capable methods keep K evaluations "
-                        "in flight (default: 1, in-process). With --scheduler: evaluations in "
-                        "flight on the cluster (default: its worker threads)")
-    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="run evaluations on a Dask distributed scheduler, e.g. "
-                        "tcp://host:8786 (needs the 'dask' extra)")
-    parser.add_argument("--scheduler-timeout", type=float, default=None, metavar="S",
-                        help="seconds to wait for the scheduler (default: 10)")
+_positive_int = positive_int  # the name other commands imported
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,71 +49,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "search", help="search a space with the paper's agents or a baseline",
         description="Search a space; writes a run directory (journal, checkpoint, summary, "
                     "plots) that 'cnn-design resume' continues and 'cnn-design show' prints.")
-    parser.add_argument("--space", default="vgg_mini", help="preset or table space "
-                        "(see 'cnn-design spaces'; default: vgg_mini)")
-    parser.add_argument("--data", default=None, help="data set: digits, shapes or a path "
-                        "(for the train evaluator; default: digits or shapes for the small "
-                        "presets, required for the others)")
-    parser.add_argument("--method", default="marl", help="marl (the paper's agents, default) "
-                        "or a baseline: random, evolution, tpe, gp, nsga2, qlearning")
-    parser.add_argument("--episodes", type=_positive_int, default=None, metavar="N",
+    add_evaluation_arguments(parser, space_default="vgg_mini")
+    parser.add_argument("--method", default="marl", help="marl (the paper's agents, default), "
+                        "a baseline (random, evolution, tpe, gp, nsga2, qlearning), a method "
+                        "registered by another package, or package.module:factory "
+                        "(factory(space, seed=..., **options))")
+    parser.add_argument("--episodes", type=positive_int, default=None, metavar="N",
                         help=f"evaluations in total (default: {DEFAULT_EPISODES})")
-    parser.add_argument("--evaluator", default="train", metavar="KIND",
-                        help="train (real training, default), tabular (the shipped tables), or "
-                        "package.module:factory (factory(space, **options))")
-    parser.add_argument("--epochs", type=_positive_int, default=None,
-                        help=f"train evaluator: epochs per design (default: {DEFAULT_EPOCHS})")
-    parser.add_argument("--subsample", type=int, default=None, metavar="PER_CLASS",
-                        help="train evaluator: training images kept per class (default: "
-                        "all)")
     parser.add_argument("--exploration", default=None, metavar="N|paper",
                         help="marl: exploration episodes (default: 'paper', the largest "
                         "Q-table's cell count, capped at "
                         f"{DEFAULT_EXPLORATION} with the train evaluator)")
-    parser.add_argument("--option", dest="options", type=_key_value, action="append",
+    parser.add_argument("--option", dest="options", type=key_value, action="append",
                         default=[], metavar="KEY=VALUE",
                         help="a method option (JSON value), e.g. population_size=10; repeatable")
-    parser.add_argument("--evaluator-option", dest="evaluator_options", type=_key_value,
-                        action="append", default=[], metavar="KEY=VALUE",
-                        help="an evaluator option (JSON value); repeatable")
     parser.add_argument("--seed", type=int, default=0, help="seed of the whole run (default 0)")
+    parser.add_argument("--c-size", type=float, default=None,
+                        help="reward weight of model size c_S (c_A = 1 - c_S; default 0.1, as "
+                        "in benchmark)")
     parser.add_argument("--no-cache", action="store_true",
                         help="evaluate repeated designs again instead of reusing the result")
     parser.add_argument("--stop-on-convergence", action="store_true",
                         help="marl: stop as soon as the agents converge")
-    parser.add_argument("--out", required=True, metavar="DIR",
-                        help="run directory to create, e.g. runs/NAME")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace a run already in --out (default: refuse)")
+    add_output_arguments(parser, what="run directory")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_executor_arguments(parser)
     parser.set_defaults(func=run)
 
 
-def default_data(space: Any) -> str | None:
-    """The built-in data set a space was made for: ``digits`` (8x8x1, 10 classes) or
-    ``shapes`` (the 32x32x1 segmentation preset), else ``None``."""
-    if space.task == "classification" and space.input_shape == (8, 8, 1) \
-            and space.num_classes == 10:
-        return "digits"
-    if space.task == "segmentation" and space.input_shape == (32, 32, 1):
-        return "shapes"
-    return None
-
-
 def paper_exploration(space: Any) -> int:
-    """The paper's exploration length for ``space``: the largest Q-table's cell count."""
-    from agents import SharedQAgents
+    """The paper's exploration length for ``space`` (the largest Q-table's cell count): what the
+    ``marl`` method's team reports with its default settings."""
+    from cnn_design_env.search.plugins import make_searcher
+    from cnn_design_env.search.searcher import facts
 
-    return SharedQAgents(space, seed=0).default_exploration_episodes()
+    return int(facts(make_searcher("marl", space, seed=0))["exploration_episodes"])
 
 
 def _takes_budget(method: str) -> bool:
-    """Whether ``method`` spreads a schedule over its budget (the registry's searchers only)."""
-    from baselines.compare import takes_budget
-    from baselines.registry import METHODS
+    """Whether ``method``'s factory spreads a schedule over a ``budget`` (e.g. MetaQNN's)."""
+    from cnn_design_env.search.plugins import takes_option
 
-    return method in METHODS and takes_budget(method)
+    return takes_option(method, "budget")
 
 
 def build_config(args: argparse.Namespace) -> Any:
@@ -145,23 +99,11 @@ def build_config(args: argparse.Namespace) -> Any:
     Raises:
         ValueError: On inconsistent arguments.
     """
-    from cnn_design_env.evaluators.executors import EvaluatorSpec, resolve_space
+    from cnn_design_env.evaluators.executors import resolve_space
     from cnn_design_env.run import RunConfig
 
     space = resolve_space(args.space)  # an unknown space is the first thing to report
-    data = args.data
-    if data is None and args.evaluator == "train":
-        data = default_data(space)
-        if data is None:
-            raise ValueError(f"--data is required with --evaluator train on space {args.space!r}")
-    options: dict[str, Any] = dict(args.evaluator_options)
-    if args.evaluator == "train":
-        options.setdefault("epochs", args.epochs or DEFAULT_EPOCHS)
-        subsample = DEFAULT_SUBSAMPLE if args.subsample is None else args.subsample
-        if subsample:
-            options.setdefault("subsample_per_class", subsample)
-    elif args.epochs is not None or args.subsample is not None:
-        raise ValueError("--epochs and --subsample apply to --evaluator train only")
+    spec = evaluator_spec(args, space)
     method_options = dict(args.options)
     if args.method == "marl":
         exploration = args.exploration
@@ -181,10 +123,13 @@ def build_config(args: argparse.Namespace) -> Any:
         method_options.setdefault("budget", args.episodes or DEFAULT_EPISODES)
     return RunConfig(
         space=args.space, method=args.method, episodes=args.episodes or DEFAULT_EPISODES,
-        evaluator=EvaluatorSpec(args.evaluator, args.space, data, options), seed=args.seed,
+        evaluator=spec, seed=args.seed,
         workers=args.workers or (0 if args.scheduler else 1), scheduler=args.scheduler,
         scheduler_timeout=args.scheduler_timeout or 10.0, method_options=method_options,
-        cache=not args.no_cache, stop_on_convergence=args.stop_on_convergence, data=data)
+        cache=not args.no_cache, stop_on_convergence=args.stop_on_convergence, data=spec.data,
+        eval_timeout_s=args.eval_timeout,
+        reward={} if args.c_size is None else {"c_accuracy": 1.0 - args.c_size,
+                                               "c_size": args.c_size})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,8 +137,25 @@ def run(args: argparse.Namespace) -> int:
     from cnn_design_env.run import session
 
     config = build_config(args)
+    _notice_reshape(config)
     return execute(lambda: session.start(config, args.out, overwrite=args.overwrite,
                                          progress=not args.quiet), args.out)
+
+
+def _notice_reshape(config: Any) -> None:
+    """Say on standard error how the space was reshaped to the data, if it was."""
+    from cnn_design_env.commands.options import reshape_notice
+    from cnn_design_env.evaluators.executors import build_evaluator, resolve_space
+
+    if config.evaluator.kind != "train":
+        return
+    try:
+        used = build_evaluator(config.evaluator).space  # memoised: the search reuses it
+    except Exception:
+        return
+    notice = reshape_notice(resolve_space(config.space), used, config.data)
+    if notice:
+        print(notice, file=sys.stderr)
 
 
 def execute(action: Any, out: str) -> int:

@@ -8,7 +8,11 @@ import json
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``show`` subcommand."""
-    parser = subparsers.add_parser("show", help="print a run's summary")
+    parser = subparsers.add_parser(
+        "show", help="print a run's summary",
+        description="Print the summary of a search run (finished, interrupted or still "
+                    "running) from its journal: the best and recommended designs, the final "
+                    "choice and where the plots are.")
     parser.add_argument("run_dir", metavar="RUN", help="the run directory (runs/NAME)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--plots", action="store_true",

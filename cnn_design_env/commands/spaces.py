@@ -1,4 +1,5 @@
-"""``cnn-design spaces``: list the preset spaces with their agents and action-set sizes."""
+"""``cnn-design spaces``: list the search spaces (presets, the tabular-benchmark spaces and those
+other packages register) with their agents and action-set sizes."""
 
 from __future__ import annotations
 
@@ -7,19 +8,19 @@ import argparse
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``spaces`` subcommand."""
-    parser = subparsers.add_parser("spaces", help="list preset search spaces")
-    parser.add_argument("--agents", action="store_true", help="also list every agent")
+    parser = subparsers.add_parser("spaces", help="list the search spaces",
+                                   description=__doc__.split("\n\n")[0].split(": ", 1)[1])
+    parser.add_argument("--agents", action="store_true",
+                        help="also list every agent with its choices")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print each preset (and each tabular-benchmark space): agents, designs, largest action
-    set, input shape."""
-    from cnn_design_env.evaluators.executors import resolve_space, table_spaces
-    from cnn_design_env.space import list_spaces
+    """Print each space: agents, designs, largest action set, input shape."""
+    from cnn_design_env.search.plugins import list_spaces, resolve_space
 
     print(f"{'space':<16}{'agents':>7}{'max|A|':>8}{'designs':>11}  input        description")
-    for name in dict.fromkeys([*list_spaces(), *table_spaces()]):
+    for name in list_spaces():
         space = resolve_space(name)
         shape = "x".join(map(str, space.input_shape))
         print(f"{name:<16}{space.num_agents:>7}{max(space.action_sizes):>8}{space.size:>11.3g}"

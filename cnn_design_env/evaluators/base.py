@@ -126,13 +126,15 @@ class Evaluator(Protocol):
 
 
 def safe_evaluate(evaluator: Evaluator, design: Design, *, seed: int) -> Metrics:
-    """``evaluator.evaluate`` with any exception turned into a terminated ``Metrics``.
+    """``evaluator.evaluate`` with any exception (``SystemExit`` included) turned into a
+    terminated ``Metrics``.
 
     The reason names the exception; it is logged at WARNING level with the design.
+    ``KeyboardInterrupt`` goes through (it stops the search).
     """
     try:
         metrics = evaluator.evaluate(design, seed=seed)
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         reason = f"exception: {type(error).__name__}: {error}"
         logger.warning("evaluation of %s failed: %s", design.actions, reason)
         return Metrics.failed(reason)

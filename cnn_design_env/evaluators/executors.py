@@ -15,8 +15,12 @@ seed) -> Metrics`` for every design it is given. The same task function runs on
 
 Evaluators are pure functions of ``(design, seed)`` for the search loop's purposes (the loop
 caches and resumes on that basis); a failure inside an evaluation is a terminated ``Metrics``
-(:func:`~cnn_design_env.evaluators.safe_evaluate`), and a worker that dies becomes one too
-(:func:`result_or_failure`).
+(:func:`~cnn_design_env.evaluators.safe_evaluate`; ``SystemExit`` included), and a worker that
+dies becomes one too (:func:`result_or_failure`). A per-evaluation wall-clock limit
+(``evaluate_task(..., time_limit_s=S)``) is enforced where the evaluation runs, the same way on
+every executor (:func:`~cnn_design_env.evaluators.faults.with_time_limit`): an evaluation past its
+limit becomes a terminated one with reason ``"time limit: ..."``. Local worker processes watch
+their parent and exit as soon as it is gone (even after ``kill -9``).
 
 Example:
     >>> spec = EvaluatorSpec("fixtures:FixtureEvaluator", "vgg_mini")  # doctest: +SKIP
@@ -30,9 +34,12 @@ import contextlib
 import functools
 import importlib
 import json
+import logging
 import multiprocessing
+import os
 import signal
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import (
     BrokenExecutor,
@@ -45,35 +52,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnn_design_env.evaluators.base import Evaluator, Metrics, safe_evaluate
+from cnn_design_env.evaluators.faults import EvaluationTimeout, with_time_limit
 from cnn_design_env.space import Design, SearchSpace
 
 EVALUATOR_KINDS = ("train", "tabular")
 """Built-in evaluator kinds; any ``"package.module:callable"`` is accepted too."""
 DEFAULT_SCHEDULER_TIMEOUT_S = 10.0
+PARENT_POLL_S = 0.25
+"""How often a local worker process checks that its parent is alive."""
+logger = logging.getLogger(__name__)
 
 
 def resolve_space(name: str) -> SearchSpace:
-    """A preset space (:func:`~cnn_design_env.space.get_space`) or a tabular benchmark space.
+    """The space ``name``: a preset, a registered space or ``package.module:function``
+    (:func:`cnn_design_env.search.plugins.resolve_space`).
 
     Raises:
-        ValueError: If ``name`` is neither, listing the known names.
+        ValueError: If ``name`` is none of them, listing the known names.
     """
-    from cnn_design_env.space import get_space, list_spaces
+    from cnn_design_env.search.plugins import resolve_space as resolve
 
-    if name in list_spaces():
-        return get_space(name)
-    tables = table_spaces()
-    if name in tables:
-        return tables[name]()
-    raise ValueError(f"unknown space {name!r}; expected one of {list_spaces() + sorted(tables)}")
-
-
-def table_spaces() -> Mapping[str, Any]:
-    try:
-        from cnn_design_env.space.tables import TABLE_SPACES
-    except ImportError:
-        return {}
-    return TABLE_SPACES
+    return resolve(name)
 
 
 @dataclass(frozen=True)
@@ -185,13 +184,18 @@ class EvaluatorBuildError(RuntimeError):
     """
 
 
-def evaluate_task(spec: EvaluatorSpec, actions: tuple[int, ...], seed: int) -> Metrics:
+def evaluate_task(spec: EvaluatorSpec, actions: tuple[int, ...], seed: int,
+                  time_limit_s: float | None = None) -> Metrics:
     """The unit of work sent to an executor: evaluate one design; never raises on a bad design.
+
+    An exception, a ``SystemExit`` or the time limit inside the evaluation gives a terminated
+    ``Metrics`` naming it; only ``KeyboardInterrupt`` goes through (it stops the search).
 
     Args:
         spec: How to build the evaluator (memoised in the worker).
         actions: The design's action indices.
         seed: The evaluation seed.
+        time_limit_s: Wall-clock seconds the evaluation may take (``None``: no limit).
 
     Raises:
         EvaluatorBuildError: If the worker cannot build the evaluator.
@@ -201,7 +205,24 @@ def evaluate_task(spec: EvaluatorSpec, actions: tuple[int, ...], seed: int) -> M
     except Exception as error:
         raise EvaluatorBuildError(f"a worker could not build the evaluator {spec}: "
                                   f"{type(error).__name__}: {error}") from None
-    return safe_evaluate(evaluator, Design(tuple(actions)), seed=int(seed))
+    return evaluate_object(evaluator, actions, seed, time_limit_s)
+
+
+def evaluate_object(evaluator: Evaluator, actions: tuple[int, ...], seed: int,
+                    time_limit_s: float | None = None) -> Metrics:
+    """:func:`evaluate_task` for an evaluator object already built (the Python API's runs):
+    evaluate one design; an exception, a ``SystemExit`` or the time limit gives a terminated
+    ``Metrics`` naming it."""
+    design = Design(tuple(actions))
+    try:
+        return with_time_limit(lambda: safe_evaluate(evaluator, design, seed=int(seed)),
+                               time_limit_s)
+    except EvaluationTimeout as error:
+        reason = str(error)
+    except SystemExit as error:
+        reason = f"exception: SystemExit({error.code!r}) raised inside the evaluation"
+    logger.warning("evaluation of %s failed: %s", design.actions, reason)
+    return Metrics.failed(reason)
 
 
 def result_or_failure(future: Future) -> Metrics:
@@ -262,12 +283,21 @@ def local_executor(workers: int) -> Executor:
         return InlineExecutor()
     return ProcessPoolExecutor(max_workers=int(workers),
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_sigint)
+                               initializer=_worker_init, initargs=(os.getpid(),))
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the driver, which stops them (no traceback from each worker)."""
+def _worker_init(parent: int) -> None:
+    """Workers leave Ctrl-C to the driver, which stops them (no traceback from each worker), and
+    exit as soon as their parent is gone (a killed driver leaves nothing running)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="cnn-design-parent-watch",
+                     daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
 
 
 def connect_dask(address: str, *, timeout: float = DEFAULT_SCHEDULER_TIMEOUT_S) -> Any:
@@ -280,8 +310,10 @@ def connect_dask(address: str, *, timeout: float = DEFAULT_SCHEDULER_TIMEOUT_S) 
     try:
         from distributed import Client
     except ImportError as error:
-        raise ImportError("--scheduler needs Dask distributed: pip install "
-                          "'cnn-design-env[dask]'") from error
+        from cnn_design_env.search.plugins import install_hint
+
+        raise ImportError(f"--scheduler needs Dask distributed: {install_hint('dask')}"
+                          ) from error
     try:
         kind = probe_scheduler(address, timeout=timeout)
     except Exception as error:  # refused, timed out, a bad address, a server speaking garbage
@@ -362,5 +394,5 @@ def describe(*, workers: int = 1, scheduler: str | None = None) -> str:
 
 __all__ = ["DEFAULT_SCHEDULER_TIMEOUT_S", "EVALUATOR_KINDS", "EvaluatorBuildError",
            "EvaluatorSpec", "InlineExecutor", "build_evaluator", "connect_dask", "describe",
-           "evaluate_task", "local_executor", "open_executor", "probe_scheduler", "resolve_space",
-           "result_or_failure", "table_spaces"]
+           "evaluate_object", "evaluate_task", "local_executor", "open_executor",
+           "probe_scheduler", "resolve_space", "result_or_failure"]

@@ -1,9 +1,11 @@
 """``TrainingEvaluator``: the real reward: train a design with JAX/Optax and measure it.
 
 Each evaluation builds the design's network (:mod:`cnn_design_env.train.model`), compiles one
-train step and one eval step for a fixed batch shape (cached in-process and on disk through JAX's
-persistent compilation cache), trains for the current number of epochs with the early-termination
-rules of the paper (:mod:`cnn_design_env.train.termination`), and returns :class:`Metrics`:
+train step and one eval step for a fixed batch shape (cached in-process and on disk in the
+:class:`~cnn_design_env.train.jaxcache.ProgramStore` of its
+:class:`~cnn_design_env.train.settings.TrainerSettings`), trains for the current number of epochs
+with the early-termination rules of the paper (:mod:`cnn_design_env.train.termination`), and
+returns :class:`Metrics`:
 
 * ``accuracy``: top-1 accuracy (classification) or mean foreground Dice (segmentation) on the
   data set's validation split after the last epoch; ``accuracy_curve`` after every epoch.
@@ -19,8 +21,16 @@ Training settings come from ``space.training_settings(design)`` (Table II defaul
 agents' choices): ``optimizer``, ``learning_rate``, ``momentum``, ``weight_decay``,
 ``batch_size`` (clipped to the training set size), ``loss``, ``activation``.
 
-Failures never raise: termination rules give ``reason`` ``"batch_time"``, ``"loss"`` or
-``"nan"``; any exception (out of memory included) gives ``"exception: <type>: <message>"``.
+Failures never raise: termination rules give ``reason`` ``"batch_time"``, ``"loss"``,
+``"nan"`` or ``"time limit"`` (``time_limit_s``); any exception (out of memory included) gives
+``"exception: <type>: <message>"``.
+
+Exact or masked: a design trains in its own program (the exact form) or in the program of its
+shape signature's envelope with masks (:mod:`cnn_design_env.train.masked`), as
+``settings.form`` says or, with ``"auto"``, as the cost model
+(:mod:`cnn_design_env.train.costmodel`) estimates cheaper; ``extra["form"]`` and
+``extra["form_reason"]`` record the choice. :meth:`TrainingEvaluator.evaluate_many` trains
+designs that share a program together in one ``vmap``.
 
 Randomness: all of it comes from ``seed``: NumPy initialisation, shuffling and augmentation from
 ``np.random.SeedSequence(seed)`` (fresh streams for a restart), dropout from
@@ -43,27 +53,34 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jax
-import numpy as np
 
 from cnn_design_env.evaluators.base import Metrics
 from cnn_design_env.space import Design, SearchSpace, analyze
-from cnn_design_env.train import loop
+from cnn_design_env.train import layerwise, loop
 from cnn_design_env.train.augment import Augmentation
+from cnn_design_env.train.costmodel import CostModel
 from cnn_design_env.train.data import Dataset, get_dataset
-from cnn_design_env.train.jaxcache import enable_persistent_cache
+from cnn_design_env.train.group import compile_group_steps
+from cnn_design_env.train.grouprun import GroupRun, Member
+from cnn_design_env.train.layerwise import LayerCache
+from cnn_design_env.train.masked import Embedding, MaskingError, embedding
 from cnn_design_env.train.model import Network, build_network
+from cnn_design_env.train.settings import TrainerSettings
+from cnn_design_env.train.single import SingleRun
 from cnn_design_env.train.termination import (
     EpochSchedule,
     TerminationConfig,
     TerminationMonitor,
-    Verdict,
 )
 
 logger = logging.getLogger(__name__)
@@ -96,6 +113,30 @@ def check_data(space: SearchSpace, data: Dataset, *, adapt_space: bool = False) 
         f"input_shape=..., num_classes=...)) or pass adapt_space=True")
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How one design-seed is trained: its network, settings and exact or masked form."""
+
+    design: Design
+    seed: int
+    network: Network
+    settings: dict[str, Any]
+    batch_size: int
+    tx: Any
+    form: str
+    why: str
+    embedding: Embedding | None
+
+    @property
+    def program(self) -> Network:
+        return self.embedding.envelope if self.form == "masked" else self.network
+
+    def key(self, size: int) -> tuple:
+        """The in-memory program key (group ``size`` 0: the one-design exact steps)."""
+        return (self.form, size, self.program.signature, loop.settings_key(self.settings),
+                self.batch_size)
+
+
 class TrainingEvaluator:
     """Trains each design on a data set and reports :class:`Metrics` (the real reward).
 
@@ -115,14 +156,23 @@ class TrainingEvaluator:
         data_seed: Seed of the data set's validation split and subsampling.
         adapt_space: If the space's input shape or classes differ from the data's, adapt the
             space (``self.space`` is then the adapted copy) instead of raising ``ValueError``.
-        persistent_cache: Turn on JAX's persistent compilation cache (process-wide).
-        cache_dir: Its directory (default: ``$CNN_DESIGN_JAX_CACHE`` or
+        settings: Compiler options, persistent program store, cache sizes, exact / masked
+            form (:class:`~cnn_design_env.train.settings.TrainerSettings`). The next four
+            arguments are shorthands for it (JSON scalars for ``--evaluator-option``); give
+            either ``settings`` or them.
+        persistent_cache: Keep compiled programs on disk (``settings.cache_dir``).
+        cache_dir: Their directory (default: ``$CNN_DESIGN_JAX_CACHE`` or
             ``~/.cache/cnn_design_env/jax``).
-        compiled_cache_size: Compiled architectures kept in memory by this evaluator.
+        compiled_cache_size: Compiled programs kept in memory by this evaluator.
+        form: ``"exact"``, ``"masked"`` or ``"auto"`` (``settings.form``).
         compile: ``"network"`` (one XLA program per architecture), ``"layer"`` (programs per
-            layer configuration shared by every design and evaluator of the process, so a design
-            of layers seen before compiles nothing) or ``"auto"`` (layer-wise for small
-            networks on a CPU; see :func:`cnn_design_env.train.loop.resolve_compile`).
+            layer configuration shared by every design of this evaluator, so a design of layers
+            seen before compiles nothing) or ``"auto"`` (layer-wise for small networks on a
+            CPU; see :func:`cnn_design_env.train.loop.resolve_compile`): how the exact form
+            compiles (with ``"layer"`` or ``"auto"`` and no ``form``/``settings``, the form is
+            ``"exact"``).
+        time_limit_s: Wall-clock seconds per evaluation (``termination.time_limit_s``); a
+            design past it is terminated with the reason ``"time limit"``.
 
     Raises:
         ValueError: If the data does not fit the space (see :func:`check_data`) or an argument is
@@ -133,12 +183,20 @@ class TrainingEvaluator:
                  epochs: int = 10, auto_epochs: bool = False, min_epochs: int = 3,
                  termination: TerminationConfig | None = None,
                  augment: Augmentation | None = None, subsample_per_class: int | None = None,
-                 data_seed: int = 0, adapt_space: bool = False, persistent_cache: bool = True,
-                 cache_dir: str | Path | None = None, compiled_cache_size: int = 32,
-                 compile: str = "network") -> None:
+                 data_seed: int = 0, adapt_space: bool = False,
+                 settings: TrainerSettings | None = None, persistent_cache: bool | None = None,
+                 cache_dir: str | Path | None = None, compiled_cache_size: int | None = None,
+                 form: str | None = None, compile: str = "network",
+                 time_limit_s: float | None = None) -> None:
         if compile not in loop.COMPILE_MODES:
             raise ValueError(f"unknown compile mode {compile!r}; expected one of "
                              f"{loop.COMPILE_MODES}")
+        if form is None and settings is None and compile != "network":
+            form = "exact"  # the compile modes are forms of the exact program
+        self.settings = TrainerSettings.resolve(settings, persistent_cache=persistent_cache,
+                                                cache_dir=cache_dir,
+                                                compiled_cache_size=compiled_cache_size,
+                                                form=form)
         dataset = data if isinstance(data, Dataset) else get_dataset(data, seed=data_seed)
         if subsample_per_class is not None:
             dataset = dataset.subsample(subsample_per_class, seed=data_seed)
@@ -147,10 +205,16 @@ class TrainingEvaluator:
         self.schedule = EpochSchedule(epochs, min(min_epochs, epochs) if auto_epochs else epochs)
         self.auto_epochs = auto_epochs
         self.termination = termination or TerminationConfig()
+        if time_limit_s is not None:
+            self.termination = dataclasses.replace(self.termination, time_limit_s=time_limit_s)
         self.augment = augment
-        self.cache_dir = enable_persistent_cache(cache_dir) if persistent_cache else None
+        store = self.settings.store()
+        self.cache_dir = store.directory if store is not None else None
         self.compile = compile
-        self._steps = loop.StepCache(compiled_cache_size)
+        self.cost_model = CostModel()
+        self._steps = loop.StepCache(self.settings.compiled_cache_size)
+        self._layers = LayerCache(self.settings.layer_cache_size)
+        self._seen_envelopes: set[tuple] = set()
         self._lock = threading.Lock()
         self._val_batches: dict[int, list] = {}
         self._chance: dict[str, float] = {}
@@ -166,24 +230,85 @@ class TrainingEvaluator:
 
         Returns:
             The :class:`Metrics`; ``terminated`` with a reason if a rule fired or anything
-            failed.
+            failed. ``extra["form"]`` says whether the exact or the masked program trained it
+            and ``extra["form_reason"]`` why.
         """
         start = time.perf_counter()
         partial: dict[str, Any] = {}
         try:
-            metrics = self._evaluate(self.space.validate(design), int(seed), start, partial)
+            plan = self._plan(self.space.validate(design), int(seed), partial)
+            if plan.form == "masked" and self._masked_compile(plan) == "network":
+                metrics = self._evaluate_group([plan], start, None)[0]
+            else:
+                metrics = self._evaluate(plan, start, partial)
         except Exception as error:  # any failure becomes the penalty case
-            reason = f"exception: {type(error).__name__}: {error}"
-            logger.warning("training %s failed: %s", getattr(design, "actions", design), reason)
-            partial["cost_s"] = time.perf_counter() - start
-            return Metrics.failed(reason, **partial)
+            return self._failed(design, error, start, partial)
         if self.auto_epochs and not metrics.terminated:
             self.schedule.update(metrics.epochs_to_threshold)
         return metrics
 
-    # ---------------------------------------------------------------- internals
-    def _evaluate(self, design: Design, seed: int, start: float,
-                  partial: dict[str, Any]) -> Metrics:
+    def evaluate_many(self, designs: Sequence[Design], seeds: Sequence[int], *,
+                      time_limit_s: float | None = None) -> list[Metrics]:
+        """Evaluate ``designs[i]`` with ``seeds[i]`` for every ``i``, many in one program.
+
+        Design-seeds that share a program train together (``vmap``, up to
+        ``settings.group_size`` at once): several seeds or learning rates of one design in its
+        exact program, different designs of one shape signature in their envelope's masked
+        program (:mod:`cnn_design_env.train.masked`; with ``form="exact"`` only the former).
+        The others are evaluated one by one. Each result equals :meth:`evaluate`'s for the
+        same design and seed (to float32 round-off; with ``auto_epochs`` every design of the
+        call trains the epochs the schedule had at its start); a member terminated early stops
+        counting while the others go on. ``cost_s`` and ``compile_s`` of a group member are
+        its share of the group's (``extra["group_size"]``, ``extra["group_cost_s"]``).
+
+        Args:
+            designs: Designs of this evaluator's space.
+            seeds: One seed per design.
+            time_limit_s: Wall-clock seconds for the whole call; members still training then
+                are terminated with the reason ``"time limit"`` (``None``: no limit beyond
+                ``termination.time_limit_s`` per design).
+
+        Returns:
+            One :class:`Metrics` per design, in order; never raises for a bad design.
+
+        Raises:
+            ValueError: If ``designs`` and ``seeds`` differ in length.
+        """
+        if len(designs) != len(seeds):
+            raise ValueError(f"evaluate_many needs one seed per design, got {len(designs)} "
+                             f"designs and {len(seeds)} seeds")
+        start = time.perf_counter()
+        deadline = None if time_limit_s is None else start + float(time_limit_s)
+        results: list[Metrics | None] = [None] * len(designs)
+        plans: dict[int, _Plan] = {}
+        for i, (design, seed) in enumerate(zip(designs, seeds, strict=True)):
+            partial: dict[str, Any] = {}
+            try:
+                plans[i] = self._plan(self.space.validate(design), int(seed), partial,
+                                      group=True)
+            except Exception as error:
+                results[i] = self._failed(design, error, start, partial)
+        for indices in self._groups(plans):
+            group = [plans[i] for i in indices]
+            if len(group) == 1 and group[0].form == "exact":
+                one = self.evaluate(group[0].design, seed=group[0].seed)
+                results[indices[0]] = one
+                continue
+            try:
+                metrics = self._evaluate_group(group, time.perf_counter(), deadline)
+            except Exception as error:
+                metrics = [self._failed(p.design, error, start, {}) for p in group]
+            for i, m in zip(indices, metrics, strict=True):
+                results[i] = m
+        if self.auto_epochs:
+            for m in results:
+                if m is not None and not m.terminated:
+                    self.schedule.update(m.epochs_to_threshold)
+        return [m for m in results if m is not None]
+
+    # ---------------------------------------------------------------- planning
+    def _plan(self, design: Design, seed: int, partial: dict[str, Any], *,
+              group: bool = False) -> _Plan:
         analysis = analyze(self.space, design)
         partial.update(model_size_mb=analysis.model_size_mb, params=analysis.params,
                        flops=analysis.flops)
@@ -195,34 +320,198 @@ class TrainingEvaluator:
         tx = loop.make_optimizer(settings["optimizer"], learning_rate=settings["learning_rate"],
                                  momentum=settings.get("momentum", 0.9),
                                  weight_decay=settings.get("weight_decay", 0.0))
+        plan = _Plan(design, seed, network, settings, batch_size, tx, "exact", "", None)
+        form = self.settings.form
+        if form == "exact":
+            return dataclasses.replace(plan, why="settings.form='exact'")
+        try:
+            emb = embedding(self.space, design)
+        except MaskingError as reason:
+            return dataclasses.replace(plan, why=f"no exact masked form: {reason}")
+        plan = dataclasses.replace(plan, embedding=emb)
+        if not group and self._masked_compile(plan) == "layer":
+            # layer-wise programs are shared per layer configuration: keep the design's kernel
+            # sizes (fewer wasted FLOPs) at the cost of more (cheap) layer programs
+            plan = dataclasses.replace(plan, embedding=embedding(self.space, design,
+                                                                 kernel_sizes=False))
+        if form == "masked" or group:
+            return dataclasses.replace(plan, form="masked", why=f"settings.form={form!r}")
+        steps = self.epochs * (self.data.num_train // batch_size)
+        masked_plan = dataclasses.replace(plan, form="masked")
+        choice, exact_s, masked_s = self.cost_model.choose(
+            flops=network.analysis.flops, envelope_flops=emb.envelope.analysis.flops,
+            batch=batch_size, steps=steps, exact_cached=plan.key(0) in self._steps,
+            masked_cached=self._masked_cached(masked_plan),
+            masked_dispatches=self._dispatches(masked_plan),
+            masked_programs=self._masked_programs(masked_plan))
+        return dataclasses.replace(plan, form=choice, why=(
+            f"cost model: exact {exact_s:.2f} s, masked {masked_s:.2f} s"))
+
+    def _groups(self, plans: dict[int, _Plan]) -> list[list[int]]:
+        """Indices of plans that train together: same exact program first, then same envelope
+        (masked plans), each chunked to ``settings.group_size``; the rest alone."""
+        by_exact: dict[tuple, list[int]] = {}
+        for i, plan in plans.items():
+            exact = dataclasses.replace(plan, form="exact")
+            key = ("single", i) if plan.network.has_dropout else exact.key(0)
+            by_exact.setdefault(key, []).append(i)
+        groups: list[list[int]] = []
+        by_envelope: dict[tuple, list[int]] = {}
+        for members in by_exact.values():
+            if len(members) > 1:
+                for i in members:
+                    plans[i] = dataclasses.replace(plans[i], form="exact",
+                                                   why="a group of one design's seeds")
+                groups.append(members)
+            elif plans[members[0]].form == "masked":
+                by_envelope.setdefault(plans[members[0]].key(0), []).append(members[0])
+            else:
+                groups.append(members)
+        groups += by_envelope.values()
+        size = self.settings.group_size
+        return [g[i:i + size] for g in groups for i in range(0, len(g), size)]
+
+    # --------------------------------------------------------------- training
+    def _evaluate(self, plan: _Plan, start: float, partial: dict[str, Any]) -> Metrics:
+        network, settings, batch_size = plan.network, plan.settings, plan.batch_size
         loss_fn = loop.make_loss(settings["loss"])
-        key = (network.signature, loop.settings_key(settings), batch_size)
-        with self._lock:
-            steps, hit = self._steps.get(key, lambda: loop.compile_steps(
-                network, tx, loss_fn, batch_size=batch_size,
-                label_shape=self.data.y_train.shape[1:], compile=self.compile,
-                tx_key=settings["optimizer"]))
+        label_shape = self.data.y_train.shape[1:]
+        init = network.init
+        if plan.form == "masked":  # layer-wise masked programs, shared across envelopes
+            emb = plan.embedding
+            programs = self._masked_programs(plan)
+            with self._lock:
+                steps = loop.Steps(*layerwise.layer_steps(
+                    emb.envelope, plan.tx, loss_fn, batch_size=batch_size,
+                    label_shape=label_shape, tx_key=settings["optimizer"], cache=self._layers,
+                    settings=self.settings, masks=jax.device_put(emb.masks)))
+                self._seen_envelopes.add(plan.key(0))
+            hit = steps.compile_s == 0.0
+            init = lambda rng: emb.embed(*emb.network.init(rng))  # noqa: E731
+        else:
+            programs = None
+            with self._lock:
+                steps, hit = self._steps.get(plan.key(0), lambda: loop.compile_steps(
+                    network, plan.tx, loss_fn, batch_size=batch_size, label_shape=label_shape,
+                    compile=self.compile, tx_key=settings["optimizer"], settings=self.settings,
+                    layer_cache=self._layers))
         compile_s = 0.0 if hit else steps.compile_s
+        self.cost_model.observe_compile(compile_s, masked=plan.form == "masked",
+                                        programs=programs)
         partial["compile_s"] = compile_s
-        monitor = TerminationMonitor(self.termination,
-                                     loss_threshold=self._loss_threshold(settings["loss"]))
-        run = _Run(self, network, steps, tx, batch_size, monitor, seed)
+        monitor = self._monitor(settings, start, None)
+        run = SingleRun(init, steps, plan.tx, batch_size, monitor, plan.seed, data=self.data,
+                        val_batches=self.val_batches(batch_size), augment=self.augment,
+                        max_restarts=self.termination.max_restarts)
         run.train(self.epochs, partial)
-        extra = {"batch_size": batch_size, "loss_threshold": monitor.loss_threshold,
-                 "total_epochs": run.total_epochs, "compiled_cached": hit,
-                 "compile_mode": loop.resolve_compile(self.compile, network, batch_size),
-                 "device": jax.default_backend(),
-                 "settings": {k: v for k, v in settings.items() if _plain(v)}}
+        if plan.form == "exact":
+            mode = loop.resolve_compile(self.compile, network, batch_size)
+        else:
+            mode = "layer"
+        self.cost_model.observe_step(run.train_ms / 1e3, plan.program.analysis.flops,
+                                     batch_size, self._dispatches(plan, mode))
+        extra = self._extra(plan, monitor, run.total_epochs, hit, 1)
+        extra["compile_mode"] = mode
+        return self._metrics(plan, monitor, run, compile_s, time.perf_counter() - start, extra)
+
+    def _evaluate_group(self, plans: list[_Plan], start: float,
+                        deadline: float | None) -> list[Metrics]:
+        """Train ``plans`` (one program) together; one :class:`Metrics` each."""
+        first = plans[0]
+        masked = first.form == "masked"
+        size = len(plans) if len(plans) == 1 else 1 << (len(plans) - 1).bit_length()
+        size = min(size, max(len(plans), self.settings.group_size))
+        loss_fn = loop.make_loss(first.settings["loss"])
+        with self._lock:
+            steps, hit = self._steps.get(first.key(size), lambda: compile_group_steps(
+                first.program, first.tx, loss_fn, batch_size=first.batch_size, size=size,
+                masked=masked, label_shape=self.data.y_train.shape[1:], settings=self.settings))
+        compile_s = 0.0 if hit else steps.compile_s
+        self.cost_model.observe_compile(compile_s, masked=masked)
+        members = []
+        for plan in plans:
+            emb = plan.embedding
+            init = ((lambda rng, e=emb: e.embed(*e.network.init(rng))) if masked
+                    else plan.network.init)
+            members.append(Member(init, plan.tx, plan.seed,
+                                  self._monitor(plan.settings, start, deadline),
+                                  emb.masks if masked else None))
+        run = GroupRun(steps, members, self.data.x_train, self.data.y_train,
+                       batch_size=first.batch_size, val_batches=self.val_batches(first.batch_size),
+                       task=self.space.task, num_val=self.data.num_val, augment=self.augment)
+        run.run(self.epochs)
+        wall = time.perf_counter() - start
+        share = len(plans)
+        out = []
+        for plan, m in zip(plans, members, strict=True):
+            self.cost_model.observe_step(m.train_ms / 1e3 * size, first.program.analysis.flops,
+                                         first.batch_size * size)
+            extra = self._extra(plan, m.monitor, m.total_epochs, hit, len(plans))
+            extra.update(group_cost_s=wall, compile_mode="network")
+            out.append(self._metrics(plan, m.monitor, m, compile_s / share, wall / share, extra))
+        return out
+
+    # ----------------------------------------------------------------- pieces
+    def _masked_compile(self, plan: _Plan) -> str:
+        """``"network"`` or ``"layer"``: how the masked form of ``plan`` compiles."""
+        return loop.resolve_compile(self.settings.masked_compile, plan.embedding.envelope,
+                                    plan.batch_size)
+
+    def _dispatches(self, plan: _Plan, mode: str | None = None) -> int:
+        """Programs one training step of ``plan`` dispatches (layer-wise: two per layer)."""
+        mode = mode or self._masked_compile(plan)
+        return 2 * len(plan.program.analysis.layers) if mode == "layer" else 1
+
+    def _masked_programs(self, plan: _Plan) -> int | None:
+        """Layer programs the layer-wise masked form of ``plan`` would compile (else None)."""
+        if self._masked_compile(plan) != "layer":
+            return None
+        return layerwise.missing_programs(plan.embedding.envelope, self._layers,
+                                          batch_size=plan.batch_size,
+                                          tx_key=plan.settings["optimizer"], masked=True)
+
+    def _masked_cached(self, plan: _Plan) -> bool:
+        if self._masked_compile(plan) == "layer":
+            return self._masked_programs(plan) == 0
+        return plan.key(1) in self._steps
+
+    def _monitor(self, settings: dict[str, Any], start: float,
+                 deadline: float | None) -> TerminationMonitor:
+        limit = self.termination.time_limit_s
+        own = None if limit is None else start + limit
+        if own is None or (deadline is not None and deadline < own):
+            own = deadline
+        return TerminationMonitor(self.termination,
+                                  loss_threshold=self._loss_threshold(settings["loss"]),
+                                  deadline=own)
+
+    def _extra(self, plan: _Plan, monitor: TerminationMonitor, total_epochs: int, hit: bool,
+               group_size: int) -> dict[str, Any]:
+        return {"batch_size": plan.batch_size, "loss_threshold": monitor.loss_threshold,
+                "total_epochs": total_epochs, "compiled_cached": hit, "form": plan.form,
+                "form_reason": plan.why, "group_size": group_size,
+                "device": jax.default_backend(),
+                "settings": {k: v for k, v in plan.settings.items() if _plain(v)}}
+
+    def _metrics(self, plan: _Plan, monitor: TerminationMonitor, run: Any, compile_s: float,
+                 cost_s: float, extra: dict[str, Any]) -> Metrics:
+        analysis = plan.network.analysis
         fields = dict(
             accuracy=run.accuracy, model_size_mb=analysis.model_size_mb, params=analysis.params,
             flops=analysis.flops, train_ms_per_batch=run.train_ms, infer_ms_per_batch=run.infer_ms,
             epochs=len(run.loss_curve), epochs_to_threshold=monitor.epochs_to_threshold,
             loss_curve=tuple(run.loss_curve), accuracy_curve=tuple(run.accuracy_curve),
-            compile_s=compile_s, restarts=monitor.restarts, extra=extra,
-            cost_s=time.perf_counter() - start)
+            compile_s=compile_s, restarts=monitor.restarts, extra=extra, cost_s=cost_s)
         if monitor.reason:
             return Metrics.failed(monitor.reason, **fields)
         return Metrics(**fields)
+
+    def _failed(self, design: Any, error: Exception, start: float,
+                partial: dict[str, Any]) -> Metrics:
+        reason = f"exception: {type(error).__name__}: {error}"
+        logger.warning("training %s failed: %s", getattr(design, "actions", design), reason)
+        partial["cost_s"] = time.perf_counter() - start
+        return Metrics.failed(reason, **partial)
 
     def _loss_threshold(self, loss: str) -> float | None:
         if loss not in self._chance:
@@ -240,71 +529,6 @@ class TrainingEvaluator:
 
 def _plain(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
-
-
-class _Run:
-    """The runs (initial + restarts) of one evaluation; fills curves and timings."""
-
-    def __init__(self, evaluator: TrainingEvaluator, network: Network, steps: loop.Steps,
-                 tx: Any, batch_size: int, monitor: TerminationMonitor, seed: int) -> None:
-        self.evaluator, self.network, self.steps, self.tx = evaluator, network, steps, tx
-        self.batch_size, self.monitor, self.seed = batch_size, monitor, seed
-        self.loss_curve: list[float] = []
-        self.accuracy_curve: list[float] = []
-        self.total_epochs = 0
-        self._train_s: list[float] = []
-        self._infer_s: list[float] = []
-
-    @property
-    def accuracy(self) -> float:
-        return self.accuracy_curve[-1] if self.accuracy_curve else 0.0
-
-    @property
-    def train_ms(self) -> float:
-        return 1e3 * float(np.median(self._train_s)) if self._train_s else 0.0
-
-    @property
-    def infer_ms(self) -> float:
-        times = self._infer_s[1:] or self._infer_s
-        return 1e3 * float(np.median(times)) if times else 0.0
-
-    def train(self, epochs: int, partial: dict[str, Any]) -> None:
-        """Train up to ``1 + max_restarts`` runs of ``epochs`` epochs until one finishes."""
-        seeds = np.random.SeedSequence(self.seed)
-        data = self.evaluator.data
-        augment = self.evaluator.augment
-        for attempt in range(self.evaluator.termination.max_restarts + 1):
-            init_seq, shuffle_seq = seeds.spawn(2)
-            params, state = jax.device_put(self.network.init(np.random.default_rng(init_seq)))
-            carry = loop.TrainCarry(params, state, self.steps.init_optimizer(self.tx, params))
-            rng = np.random.default_rng(shuffle_seq)
-            key = loop.dropout_key(self.seed, attempt)
-            self.loss_curve, self.accuracy_curve = [], []
-            verdict = Verdict.CONTINUE
-            for epoch in range(epochs):
-                result = loop.train_epoch(self.steps, carry, data.x_train, data.y_train,
-                                          batch_size=self.batch_size, rng=rng, key=key,
-                                          monitor=self.monitor, augment=augment)
-                self._train_s.extend(result.batch_seconds[1 if epoch == 0 else 0:])
-                self.total_epochs += 1
-                verdict = result.verdict
-                if verdict is not Verdict.TERMINATE:
-                    verdict = self.monitor.on_epoch(result.loss)
-                self.loss_curve.append(result.loss)
-                partial.update(loss_curve=tuple(self.loss_curve), restarts=self.monitor.restarts,
-                               epochs=len(self.loss_curve))
-                if verdict is not Verdict.CONTINUE:
-                    break
-                self._validate(carry)
-            if verdict is not Verdict.RESTART:
-                return
-
-    def _validate(self, carry: loop.TrainCarry) -> None:
-        batches = self.evaluator.val_batches(self.batch_size)
-        stats, seconds = loop.evaluate_batches(self.steps, carry.params, carry.state, batches)
-        self._infer_s.extend(seconds)
-        value = loop.score(stats, self.network.space.task, self.evaluator.data.num_val)
-        self.accuracy_curve.append(value)
 
 
 __all__ = ["TrainingEvaluator", "check_data"]

@@ -7,7 +7,7 @@ no-op. Pure ``jax.numpy``, so ``reset`` and ``step`` ``jit``, ``vmap`` and ``lax
 | Creation           | `cnn_design_env.jax.TableEnv("table_chain", reward=PaperReward())`   |
 |--------------------|-----------------------------------------------------------------------|
 | Interface          | JaxMARL `MultiAgentEnv`: `reset(key)`, `step(key, state, actions)`    |
-| Agents             | `env.agents = list(space.agents)` (the table space's agents, in order) |
+| Agents             | `env.agents`: the PettingZoo env's ids (`conv_0`, ..., `kind_N`), in order |
 | Actions            | `Discrete(max_i |A_i| + 1)` for every agent; the last one, `env.noop`, |
 |                    | is the no-op                                                          |
 | Avail. actions     | `get_avail_actions(state)`: the acting agent's `|A_i|` actions; every  |
@@ -65,6 +65,7 @@ from cnn_design_env.evaluators.tabular import TabularEvaluator
 from cnn_design_env.jax.rewards import JaxReward, MetricsTree, jax_reward
 from cnn_design_env.jax.spaces import Box, Discrete
 from cnn_design_env.jax.tabulate import INT_FIELDS, tabulate, tabulate_reward
+from cnn_design_env.observations import agent_ids
 from cnn_design_env.reward import PaperReward, Reward
 from cnn_design_env.space import Design
 from cnn_design_env.tables import Table, design_of_row
@@ -135,7 +136,7 @@ class TableEnv:
         if epochs is not None and not (isinstance(epochs, int) and 1 <= epochs <= num_epochs):
             raise ValueError(f"epochs must be an integer in [1, {num_epochs}] or None, got "
                              f"{epochs!r}")
-        self.agents = list(self.space.agents)
+        self.agents = list(agent_ids(self.space))    # the PettingZoo env's ids (kind_N)
         self.num_agents = len(self.agents)
         self.action_sizes = tuple(self.space.action_sizes)
         self.num_actions = max(self.action_sizes) + 1
@@ -190,8 +191,8 @@ class TableEnv:
     def agent_classes(self) -> dict[str, list[str]]:
         """Agents grouped by their layer's kind (``conv``, ``pool``, ``dense``, ``train``...)."""
         groups: dict[str, list[str]] = {}
-        for agent in self.agents:
-            groups.setdefault(self.space.by_name[agent].kind, []).append(agent)
+        for agent, layer in zip(self.agents, self.space.agents, strict=True):
+            groups.setdefault(self.space.by_name[layer].kind, []).append(agent)
         return groups
 
     def observation_space(self, agent: str) -> Box:

@@ -3,11 +3,13 @@ every told evaluation, lossless resume, a summary and plots (``cnn-design search
 ``show``).
 
 * :mod:`.config`: :class:`RunConfig`, the run's settings (``config.json``).
-* :mod:`.layout`: :class:`RunDir`, the directory's files and lock.
-* :mod:`.journal`: the append-only JSONL of evaluations (:class:`Record`).
-* :mod:`.checkpoint`: the searcher and loop state (:class:`LoopState`), atomic, digest-checked.
-* :mod:`.searchers`: batching (which methods may keep several evaluations in flight), phases.
-* :mod:`.loop`: :class:`SearchLoop`, ask / evaluate on an executor / tell in ask order.
+* :mod:`.layout`: :class:`RunDir`, the directory's files, marker and lock.
+* :mod:`.identity`: the run's identity (the hash of its settings) and what differs.
+* :mod:`.journal`: the append-only JSONL of evaluations (:class:`Record`), lines chained.
+* :mod:`.checkpoint`: the searcher and loop state (:class:`LoopState`), JSON + ``.npz``, atomic.
+* :mod:`.loop`: :class:`SearchLoop`, the project's one runner: ask / evaluate on an executor /
+  tell in ask order, budgets and stopping rules (the searcher hooks it reads, the seed rule and
+  the plug-in registry are in :mod:`cnn_design_env.search`).
 * :mod:`.session`: :func:`start`, :func:`resume`, :func:`finish`.
 * :mod:`.summary`, :mod:`.plots`, :mod:`.progress`: what a user sees.
 * :mod:`.final`: train one design until validation stops improving (``cnn-design train``).
@@ -22,7 +24,7 @@ Example:
 
 from __future__ import annotations
 
-from cnn_design_env.run.checkpoint import CheckpointError, LoopState, PendingAsk
+from cnn_design_env.run.checkpoint import CheckpointError, LoopState, PendingAsk, RunMismatchError
 from cnn_design_env.run.config import RunConfig
 from cnn_design_env.run.journal import Journal, JournalError, Record, read_journal
 from cnn_design_env.run.layout import RunDir
@@ -30,5 +32,5 @@ from cnn_design_env.run.loop import SearchLoop
 from cnn_design_env.run.session import RunResult, finish, load_state, resume, start, where
 
 __all__ = ["CheckpointError", "Journal", "JournalError", "LoopState", "PendingAsk", "Record",
-           "RunConfig", "RunDir", "RunResult", "SearchLoop", "finish", "load_state",
-           "read_journal", "resume", "start", "where"]
+           "RunConfig", "RunDir", "RunMismatchError", "RunResult", "SearchLoop", "finish",
+           "load_state", "read_journal", "resume", "start", "where"]

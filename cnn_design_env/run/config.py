@@ -9,8 +9,9 @@ from typing import Any
 
 from cnn_design_env.evaluators.executors import EvaluatorSpec
 
-FORMAT = 1
-"""Version of the run-directory format (config, journal, checkpoint)."""
+FORMAT = 2
+"""Version of the run-directory format (config, journal, checkpoint): 2 since the checkpoint is
+JSON + ``.npz`` (1 pickled it)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class RunConfig:
         cache: Evaluate each distinct design once (repeats reuse the first result).
         stop_on_convergence: Stop once the paper's agents have converged.
         data: Data set name or path (kept for display; the evaluator carries its own).
+        eval_timeout_s: Wall-clock seconds one evaluation may take; past it the evaluation is
+            terminated (reason ``"time limit: ..."``, the reward's penalty). ``None``: no limit.
     """
 
     space: str
@@ -48,6 +51,7 @@ class RunConfig:
     cache: bool = True
     stop_on_convergence: bool = False
     data: str | None = None
+    eval_timeout_s: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.episodes, bool) or int(self.episodes) != self.episodes \
@@ -60,6 +64,12 @@ class RunConfig:
         if not (self.scheduler_timeout > 0 and math.isfinite(self.scheduler_timeout)):
             raise ValueError(f"scheduler_timeout must be a positive number of seconds, got "
                              f"{self.scheduler_timeout!r}")
+        timeout = self.eval_timeout_s
+        if timeout is not None and (isinstance(timeout, bool)
+                                    or not isinstance(timeout, int | float)
+                                    or not math.isfinite(timeout) or timeout <= 0):
+            raise ValueError(f"eval_timeout_s must be a positive number of seconds or None, got "
+                             f"{timeout!r}")
         object.__setattr__(self, "method_options", dict(self.method_options))
         object.__setattr__(self, "reward", dict(self.reward))
 

@@ -7,6 +7,8 @@
   recommended design starred with its mean accuracy ± s.d. as an error bar, and the best single
   evaluation ringed (Fig. 3a);
 * ``best_vs_cost.png``: the best reward so far against the cumulative evaluation cost in seconds.
+
+Every plot names the reward it ranks by (:func:`reward_label`) in its axis or title.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from cnn_design_env.reward import reward_label
 from cnn_design_env.run.journal import Record
 from cnn_design_env.run.summary import design_means
 
@@ -54,7 +57,8 @@ def _sd(value: Any) -> float:
 
 
 def plot_rewards(records: Sequence[Record], path: str | Path, *, title: str = "",
-                 recommendation: Mapping[str, Any] | None = None) -> Path:
+                 recommendation: Mapping[str, Any] | None = None,
+                 reward: str = "reward") -> Path:
     """Reward per episode with the best so far (Fig. 9) and the recommendation's mean."""
     figure, ax = _figure()
     episodes = np.array([r.index for r in records]) + 1
@@ -70,11 +74,12 @@ def plot_rewards(records: Sequence[Record], path: str | Path, *, title: str = ""
         mean, sd = recommendation["mean_reward"], _sd(recommendation["sd_reward"])
         ax.axhline(mean, color="gold", lw=2, label=f"recommended: {mean:.2f} ± {sd:.2f}")
         ax.axhspan(mean - sd, mean + sd, color="gold", alpha=0.25)
-    return _save(figure, ax, path, labels=("episode", "reward", title or "reward per episode"))
+    return _save(figure, ax, path, labels=("episode", reward, title or "reward per episode"))
 
 
 def plot_pareto(records: Sequence[Record], path: str | Path, *, title: str = "",
-                recommendation: Mapping[str, Any] | None = None) -> Path:
+                recommendation: Mapping[str, Any] | None = None,
+                reward: str = "reward") -> Path:
     """Accuracy against model size of every evaluated design, with the Pareto front (Fig. 3a).
 
     Each design is drawn at its mean accuracy over all its evaluations (the final choice's
@@ -103,13 +108,13 @@ def plot_pareto(records: Sequence[Record], path: str | Path, *, title: str = "",
         best = max(records, key=lambda r: r.reward)
         ax.scatter([best.metrics.model_size_mb], [best.metrics.accuracy], s=120,
                    facecolor="none", edgecolor="black", zorder=4,
-                   label="best single reward (its one draw)")
+                   label=f"best single {reward} (its one draw)")
     if recommendation:
         size_r, acc_r = recommendation["model_size_mb"], recommendation["mean_accuracy"]
         ax.errorbar([size_r], [acc_r], yerr=[_sd(recommendation["sd_accuracy"])], fmt="none",
                     ecolor="black", capsize=4, zorder=4)
         ax.scatter([size_r], [acc_r], s=180, marker="*", color="gold", edgecolor="black",
-                   zorder=5, label="recommended (mean ± s.d.)")
+                   zorder=5, label=f"recommended by {reward} (mean ± s.d.)")
     sizes = points[:, 1]
     if len(sizes) and sizes.min() > 0 and sizes.max() / sizes.min() > 20:
         ax.set_xscale("log")
@@ -117,7 +122,8 @@ def plot_pareto(records: Sequence[Record], path: str | Path, *, title: str = "",
                                            title or "accuracy vs model size"))
 
 
-def plot_best_vs_cost(records: Sequence[Record], path: str | Path, *, title: str = "") -> Path:
+def plot_best_vs_cost(records: Sequence[Record], path: str | Path, *, title: str = "",
+                      reward: str = "reward") -> Path:
     """Best reward so far against the cumulative evaluation cost (seconds)."""
     figure, ax = _figure()
     if records:
@@ -126,22 +132,29 @@ def plot_best_vs_cost(records: Sequence[Record], path: str | Path, *, title: str
         ax.step(cost, best, where="post", color="tab:blue")
         ax.scatter(cost, best, s=6, color="tab:blue")
     return _save(figure, ax, path, legend=False,
-                 labels=("cumulative evaluation cost (s)", "best reward so far",
+                 labels=("cumulative evaluation cost (s)", f"best so far ({reward})",
                          title or "best reward vs cost"))
 
 
 def write_plots(records: Sequence[Record], directory: str | Path, *, title: str = "",
-                recommendation: Mapping[str, Any] | None = None) -> list[Path]:
-    """Write the three plots into ``directory``; returns their paths."""
+                recommendation: Mapping[str, Any] | None = None,
+                reward: Any = "reward") -> list[Path]:
+    """Write the three plots into ``directory``; returns their paths.
+
+    ``reward``: the run's reward (or its name), named on every plot (:func:`reward_label`).
+    """
     directory = Path(directory)
+    reward = reward_label(reward)
     records = sorted(records, key=lambda r: r.index)
     suffix = f" - {title}" if title else ""
     return [plot_rewards(records, directory / "reward_per_episode.png",
-                         title=f"reward per episode{suffix}", recommendation=recommendation),
+                         title=f"reward per episode{suffix}", recommendation=recommendation,
+                         reward=reward),
             plot_pareto(records, directory / "pareto.png",
-                        title=f"accuracy vs model size{suffix}", recommendation=recommendation),
+                        title=f"accuracy vs model size{suffix}", recommendation=recommendation,
+                        reward=reward),
             plot_best_vs_cost(records, directory / "best_vs_cost.png",
-                              title=f"best reward vs cost{suffix}")]
+                              title=f"best reward vs cost{suffix}", reward=reward)]
 
 
-__all__ = ["plot_best_vs_cost", "plot_pareto", "plot_rewards", "write_plots"]
+__all__ = ["plot_best_vs_cost", "plot_pareto", "plot_rewards", "reward_label", "write_plots"]

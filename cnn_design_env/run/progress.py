@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from cnn_design_env.run.checkpoint import LoopState
 from cnn_design_env.run.journal import Record
-from cnn_design_env.run.searchers import phase_of
+from cnn_design_env.search.searcher import next_phase
 
 
 class Progress:
@@ -52,7 +52,7 @@ class Progress:
         """``phase=... eps=... best R=... (acc ..., ... MB) best acc=...``."""
         parts = []
         if searcher is not None:
-            phase, epsilon = phase_of(searcher)
+            phase, epsilon = next_phase(searcher)
             if phase:
                 parts.append(phase)
             if not math.isnan(epsilon):

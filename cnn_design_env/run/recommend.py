@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from cnn_design_env.evaluators.base import Metrics
+from cnn_design_env.evaluators.faults import scored
+from cnn_design_env.search.seeds import SEED_BOUND
 from cnn_design_env.space import Design
 
 TOP_K = 3
@@ -42,7 +44,6 @@ EXTRA_SEEDS = 2
 """New evaluation seeds per re-evaluated design."""
 SEED_SALT = 0x5EED_F1A1
 """Mixed into the run seed to draw the re-evaluation seeds (never the search's own seeds)."""
-SEED_BOUND = 2**31 - 1
 
 
 def _sd(values: Sequence[float]) -> float:
@@ -268,8 +269,9 @@ def recommend(observed: Sequence[Observed], evaluate: Callable[[Design, int], Me
                 raise ValueError("recommend needs evaluate(design, seed) for the extra seeds")
             used = tuple(int(s) for s in seeds[rank])
             found = [evaluate(Design(design), s) for s in used]
+        found, extra = zip(*(scored(m, reward) for m in found), strict=True) if found else ((), ())
         candidates.append(Candidate(
-            design, rank, tuple(rewards), tuple(float(reward(m)) for m in found),
+            design, rank, tuple(rewards), tuple(float(r) for r in extra),
             tuple(float(m.accuracy) for m in found), tuple(float(m.accuracy) for m in seen),
             float(seen[0].model_size_mb), used, uses_search=not table))
     return Recommendation(tuple(candidates), int(k), 0 if table else int(extra_seeds),

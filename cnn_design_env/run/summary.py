@@ -253,7 +253,7 @@ def render(summary: Mapping[str, Any], space: SearchSpace) -> str:
             for c in rec["candidates"]))
     else:
         lines.append("no final choice yet (the run has not finished)")
-    lines += ["", f"best single evaluation ({best['index']}): reward "
+    lines += ["", f"best single evaluation (evaluation {best['index'] + 1}): reward "
               f"{_num(best['reward'], '.3f')}, accuracy {_num(best['accuracy'], '.4f')}, "
               f"{_num(best['model_size_mb'], '.4f')} MB, {best['params']} params, design "
               f"{tuple(best['design'])}"]
@@ -261,13 +261,14 @@ def render(summary: Mapping[str, Any], space: SearchSpace) -> str:
         lines.append(design_table(space, best["design"]))
     if s["best_accuracy"] and s["best_accuracy"]["index"] != best["index"]:
         b = s["best_accuracy"]
-        lines.append(f"highest accuracy: {_num(b['accuracy'], '.4f')} at evaluation {b['index']} "
+        lines.append(f"highest accuracy: {_num(b['accuracy'], '.4f')} at evaluation "
+                     f"{b['index'] + 1} "
                      f"({_num(b['model_size_mb'], '.4f')} MB), design {tuple(b['design'])}")
     front = s["pareto_front"]
     if front:
         lines += ["", f"Pareto front (accuracy vs model size, {len(front)} designs):"]
         lines += [f"  {_num(f['model_size_mb'], '9.4f')} MB  accuracy {_num(f['accuracy'], '.4f')}"
-                  f"  evaluation {f['index']:>4}  {tuple(f['design'])}" for f in front[:12]]
+                  f"  evaluation {f['index'] + 1:>4}  {tuple(f['design'])}" for f in front[:12]]
         if len(front) > 12:
             lines.append(f"  ... {len(front) - 12} more in summary.json")
     return "\n".join(lines)

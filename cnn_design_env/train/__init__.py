@@ -8,7 +8,11 @@ Modules (JAX is imported only by the ones that need it, on first use):
 * :mod:`.loop`: Optax optimisers, losses, compiled train/eval steps, the Python batch loop.
 * :mod:`.termination`: early-termination rules and automatic epochs per episode (pure logic).
 * :mod:`.augment`: seeded shift / flip / rotation of batches (NumPy).
-* :mod:`.jaxcache`: JAX's persistent compilation cache in a user cache directory.
+* :mod:`.masked`: a design inside its shape signature's envelope (one program per signature).
+* :mod:`.group`, :mod:`.grouprun`: K replicas (designs or seeds) in one ``vmap`` ed step.
+* :mod:`.costmodel`: exact or masked, per design.
+* :mod:`.settings`: :class:`TrainerSettings`, the frozen compiler and cache settings.
+* :mod:`.jaxcache`: :class:`ProgramStore`, compiled programs on disk.
 
 The evaluator tying them together is :class:`cnn_design_env.evaluators.training.TrainingEvaluator`.
 """
@@ -26,7 +30,8 @@ _LAZY = {
     "TerminationConfig": "termination", "TerminationMonitor": "termination",
     "EpochSchedule": "termination", "Verdict": "termination",
     "Augmentation": "augment",
-    "enable_persistent_cache": "jaxcache",
+    "TrainerSettings": "settings", "ProgramStore": "jaxcache",
+    "embedding": "masked", "CostModel": "costmodel",
 }
 
 

@@ -1,4 +1,4 @@
-"""XLA compiler options of the trainer's programs, per backend.
+"""XLA compiler options of the trainer's programs, per backend, passed explicitly.
 
 On a CPU a new candidate's evaluation is dominated by XLA compiling its train step, and that
 time grows with the number of kernels XLA generates code for (about 15-35 ms each on a 2-core
@@ -19,15 +19,18 @@ per design instead of 1.35 s. A width of 64 (no vectorised loops) compiles anoth
 but made the steps of ``vgg_mini`` and ``unet_mini`` 10-20% slower: worth it only for very
 short trainings, so it is not the default.
 
-They are passed per compilation (``Lowered.compile(compiler_options)``), so they touch no
-global ``XLA_FLAGS`` and no program compiled elsewhere in the process, and they are part of
-the persistent cache's key. Set :data:`CPU_OPTIONS` to ``{}`` for XLA's defaults.
+Nothing here is process-wide state: the options are an argument of every compilation
+(``Lowered.compile(compiler_options)``), normally the ``xla_options`` of a frozen
+:class:`~cnn_design_env.train.settings.TrainerSettings`; they touch no ``XLA_FLAGS`` and no
+program compiled elsewhere in the process.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import jax
@@ -35,27 +38,30 @@ import jax
 logger = logging.getLogger(__name__)
 _UNKNOWN = re.compile(r"No such compile option: '(\w+)'")
 
-CPU_OPTIONS: dict[str, Any] = {
+CPU_OPTIONS: Mapping[str, Any] = MappingProxyType({
     "xla_cpu_use_fusion_emitters": False,
     "xla_backend_optimization_level": 1,
     "xla_cpu_prefer_vector_width": 128,
-}
-"""Options of every program the trainer compiles on a CPU."""
+})
+"""The trainer's default options of every program it compiles on a CPU (read-only)."""
 
 
-def compiler_options() -> dict[str, Any]:
-    """The options for the default backend (:data:`CPU_OPTIONS` on a CPU, none elsewhere)."""
-    return dict(CPU_OPTIONS) if jax.default_backend() == "cpu" else {}
+def compiler_options(backend: str | None = None) -> dict[str, Any]:
+    """The default options for ``backend`` (default: JAX's): :data:`CPU_OPTIONS` on a CPU,
+    none elsewhere (a fresh dict)."""
+    backend = backend or jax.default_backend()
+    return dict(CPU_OPTIONS) if backend == "cpu" else {}
 
 
-def compile_lowered(lowered: jax.stages.Lowered) -> jax.stages.Compiled:
-    """``lowered.compile()`` with :func:`compiler_options`.
+def compile_lowered(lowered: jax.stages.Lowered,
+                    options: Mapping[str, Any] | None = None) -> jax.stages.Compiled:
+    """``lowered.compile(options)`` (``None``: :func:`compiler_options`).
 
-    An option this version of XLA does not know is dropped from :data:`CPU_OPTIONS` (with a
+    An option this version of XLA does not know is dropped for this compilation (with a
     warning naming it) and the program compiled without it, so an older or newer ``jaxlib``
-    costs compile time, never an evaluation.
+    costs compile time, never an evaluation. Other compile errors propagate.
     """
-    options = compiler_options()
+    options = compiler_options() if options is None else dict(options)
     while options:
         try:
             return lowered.compile(options)
@@ -66,5 +72,4 @@ def compile_lowered(lowered: jax.stages.Lowered) -> jax.stages.Compiled:
             name = match.group(1)
             logger.warning("XLA does not know the compile option %r; compiling without it", name)
             options.pop(name)
-            CPU_OPTIONS.pop(name, None)
     return lowered.compile()

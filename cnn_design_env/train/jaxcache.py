@@ -1,30 +1,42 @@
-"""JAX's persistent compilation cache, on by default for the trainer.
+"""A persistent store of compiled XLA programs in a directory, passed in explicitly.
 
-Every new architecture compiles a new XLA program; the persistent cache stores compiled programs
-on disk so that an architecture seen before (in this process or an earlier one) loads in
-milliseconds instead of compiling again. :func:`enable_persistent_cache` points JAX at a user cache
-directory and caches every program regardless of its compile time or size (thresholds 0).
+Every new architecture compiles a new XLA program; :class:`ProgramStore` keeps the compiled
+executables on disk so that a program seen before (in this process or an earlier one) loads in
+milliseconds instead of compiling again. It replaces switching on JAX's own persistent cache
+(``jax.config``, process-wide): a store belongs to whoever holds it (normally a
+:class:`~cnn_design_env.train.settings.TrainerSettings`), and nothing global changes.
+
+A program is keyed on the SHA-256 of its lowered StableHLO text, the compiler options, the JAX
+and jaxlib versions and the device kind; the file holds the bytes of
+``jax.experimental.serialize_executable.serialize`` (no pickle: the argument and result tree
+structures are those of the lowering, not read from the file).
 
 Directory, first found wins: the ``path`` argument, the ``CNN_DESIGN_JAX_CACHE`` environment
 variable, ``$XDG_CACHE_HOME/cnn_design_env/jax``, ``~/.cache/cnn_design_env/jax``.
 
-The cache directory is trusted code: do not share it with users you do not trust (JAX's warning).
+The directory holds machine code: do not share it with users you do not trust.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
-import threading
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import jax
 
+from cnn_design_env.train.compiler import compile_lowered
+
 ENV_VAR = "CNN_DESIGN_JAX_CACHE"
 """Environment variable overriding the cache directory."""
+SUFFIX = ".xla"
 
 logger = logging.getLogger(__name__)
-_lock = threading.Lock()
 
 
 def default_cache_dir() -> Path:
@@ -35,40 +47,65 @@ def default_cache_dir() -> Path:
     return Path(base).expanduser() / "cnn_design_env" / "jax"
 
 
-def enable_persistent_cache(path: str | Path | None = None) -> Path:
-    """Turn on JAX's persistent compilation cache in ``path`` for every compiled program.
-
-    Safe to call repeatedly; switching to another directory takes effect for later compilations.
+class ProgramStore:
+    """Compiled programs on disk, keyed on what determines them.
 
     Args:
-        path: Cache directory (created if missing); ``None`` uses :func:`default_cache_dir`.
+        directory: Where the programs live (created if missing).
 
-    Returns:
-        The directory in use.
+    Attributes:
+        hits: Programs loaded from disk.
+        misses: Programs compiled (and stored).
 
-    Raises:
-        OSError: If the directory cannot be created.
+    Example:
+        >>> import jax.numpy as jnp, tempfile
+        >>> store = ProgramStore(tempfile.mkdtemp())
+        >>> lowered = jax.jit(lambda x: x * 2).lower(jnp.ones(3))
+        >>> _ = store.compile(lowered, {}); _ = store.compile(lowered, {})
+        >>> store.misses, store.hits
+        (1, 1)
     """
-    directory = Path(path).expanduser() if path is not None else default_cache_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    with _lock:
-        current = jax.config.jax_compilation_cache_dir
-        if current != str(directory):
-            jax.config.update("jax_compilation_cache_dir", str(directory))
-            if current:
-                _reset_jax_cache()
-            logger.debug("JAX persistent compilation cache at %s", directory)
-        jax.config.update("jax_enable_compilation_cache", True)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    return directory
 
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory).expanduser()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.hits = 0
+        self.misses = 0
 
-def _reset_jax_cache() -> None:
-    """Make JAX re-open its cache at the new directory (it opens it once per process)."""
-    try:
-        from jax._src import compilation_cache
-    except ImportError:  # pragma: no cover - private module moved
-        logger.warning("cannot switch the JAX compilation cache directory in this JAX version")
-        return
-    compilation_cache.reset_cache()
+    def key(self, lowered: jax.stages.Lowered, options: Mapping[str, Any]) -> str:
+        """The file name (without suffix) of ``lowered`` compiled with ``options``."""
+        device = jax.devices()[0]
+        meta = json.dumps({"options": {k: str(v) for k, v in sorted(options.items())},
+                           "jax": jax.__version__, "jaxlib": jax.lib.__version__,
+                           "platform": device.platform, "kind": device.device_kind},
+                          sort_keys=True)
+        digest = hashlib.sha256(meta.encode())
+        digest.update(lowered.as_text().encode())
+        return digest.hexdigest()
+
+    def compile(self, lowered: jax.stages.Lowered,
+                options: Mapping[str, Any] | None = None) -> jax.stages.Compiled:
+        """The compiled program of ``lowered``: loaded if stored, else compiled and stored."""
+        from jax.experimental import serialize_executable as se
+
+        options = dict(options) if options is not None else {}
+        path = self.directory / (self.key(lowered, options) + SUFFIX)
+        if path.exists():
+            try:
+                program = se.deserialize_and_load(path.read_bytes(), lowered.in_tree,
+                                                  lowered.out_tree)
+                self.hits += 1
+                return program
+            except Exception as error:  # a truncated or foreign file: compile again
+                logger.warning("cannot load the stored program %s (%s); compiling", path, error)
+        program = compile_lowered(lowered, options)
+        self.misses += 1
+        try:
+            payload, _, _ = se.serialize(program)
+            with tempfile.NamedTemporaryFile(dir=self.directory, delete=False,
+                                             suffix=".tmp") as handle:
+                handle.write(payload)
+            os.replace(handle.name, path)
+        except Exception as error:  # a backend that cannot serialise: keep the program only
+            logger.debug("cannot store the program %s: %s", path, error)
+        return program

@@ -6,7 +6,8 @@
 * :func:`compile_steps` lowers and compiles ``train_step(params, state, opt_state, x, y, key,
   step) -> (params, state, opt_state, loss)`` (buffers donated) and ``eval_step`` ahead of time for
   one fixed batch shape, timing the compilation; :class:`StepCache` keeps compiled steps of the
-  architectures seen in this process (JAX's persistent cache, :mod:`.jaxcache`, covers the others).
+  architectures seen by its owner (a persistent :class:`~.jaxcache.ProgramStore` of the
+  :class:`~.settings.TrainerSettings` passed in covers the others).
   The optimiser runs on all parameters raveled into one vector (:func:`flatten_params`): one
   update kernel for the whole network instead of a few per parameter array, which cut XLA's
   kernels of a small CNN's step by a fifth, and its compile time with them.
@@ -35,9 +36,9 @@ import numpy as np
 import optax
 
 from cnn_design_env.train import layerwise
-from cnn_design_env.train.compiler import compile_lowered
 from cnn_design_env.train.layerwise import eval_stats
 from cnn_design_env.train.model import Network, Params, State
+from cnn_design_env.train.settings import TrainerSettings, compile_with
 from cnn_design_env.train.termination import TerminationMonitor, Verdict
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]
@@ -255,7 +256,8 @@ def add_flat(params: Params, flat: jax.Array) -> Params:
 
 def compile_steps(network: Network, tx: optax.GradientTransformation, loss_fn: LossFn, *,
                   batch_size: int, label_shape: Sequence[int] = (), compile: str = "network",
-                  tx_key: Hashable | None = None) -> Steps:
+                  tx_key: Hashable | None = None, settings: TrainerSettings | None = None,
+                  layer_cache: layerwise.LayerCache | None = None) -> Steps:
     """Lower and compile the train and eval steps of ``network`` for batches of ``batch_size``.
 
     Args:
@@ -265,18 +267,23 @@ def compile_steps(network: Network, tx: optax.GradientTransformation, loss_fn: L
         batch_size: Fixed batch size of every call.
         label_shape: Shape of one label (``()`` for classes, ``(H, W)`` for masks).
         compile: ``"network"`` (one program per architecture), ``"layer"`` (programs per layer
-            configuration, shared process-wide: :mod:`.layerwise`) or ``"auto"``
+            configuration, shared through ``layer_cache``: :mod:`.layerwise`) or ``"auto"``
             (:func:`resolve_compile`).
         tx_key: With ``"layer"``: a hashable naming the optimiser's structure, so that steps of
             different optimiser objects of one structure share programs (the evaluator passes
             the optimiser's name); default ``tx`` itself.
+        settings: Compiler options and persistent program store (default: the trainer's
+            options, no store).
+        layer_cache: With ``"layer"``: the cache of per-layer programs to use (default: a
+            fresh one, so nothing is shared beyond this call).
 
     Raises:
         ValueError: On an unknown compile mode.
     """
     if resolve_compile(compile, network, batch_size) == "layer":
         return Steps(*layerwise.layer_steps(network, tx, loss_fn, batch_size=batch_size,
-                                            label_shape=label_shape, tx_key=tx_key))
+                                            label_shape=label_shape, tx_key=tx_key,
+                                            cache=layer_cache, settings=settings))
     start = time.perf_counter()
     params, state = network.abstract()
     opt_state = jax.eval_shape(lambda p: tx.init(flatten_params(p)), params)
@@ -305,11 +312,12 @@ def compile_steps(network: Network, tx: optax.GradientTransformation, loss_fn: L
     # XLA compiles outside the GIL: each program compiles on a worker thread as soon as it is
     # lowered, so the eval and init programs are traced while the train step compiles.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        train = pool.submit(compile_lowered, jax.jit(train_step, donate_argnums=(0, 1, 2)).lower(
-            params, state, opt_state, x, y, dropout_key(0), step))
-        evaluate = pool.submit(compile_lowered,
+        train = pool.submit(compile_with, settings, jax.jit(
+            train_step, donate_argnums=(0, 1, 2)).lower(params, state, opt_state, x, y,
+                                                         dropout_key(0), step))
+        evaluate = pool.submit(compile_with, settings,
                                jax.jit(eval_step).lower(params, state, x, y, mask))
-        init_opt = pool.submit(compile_lowered, jax.jit(
+        init_opt = pool.submit(compile_with, settings, jax.jit(
             lambda p: tx.init(flatten_params(p))).lower(params))
         programs = train.result(), evaluate.result(), init_opt.result()
     return Steps(*programs, time.perf_counter() - start)
@@ -327,7 +335,10 @@ class StepCache:
         self._entries: OrderedDict[Any, Steps] = OrderedDict()
         self.hits = 0
 
-    def get(self, key: Any, build: Callable[[], Steps]) -> tuple[Steps, bool]:
+    def __contains__(self, key: Any) -> bool:
+        return key in self._entries
+
+    def get(self, key: Any, build: Callable[[], Any]) -> tuple[Any, bool]:
         """The steps for ``key``, built with ``build()`` on a miss; also whether it was a hit."""
         if key in self._entries:
             self._entries.move_to_end(key)

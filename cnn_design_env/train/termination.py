@@ -8,6 +8,9 @@ No JAX here: the rules read scripted batch times and losses, so they are unit-te
   training; the first time the design restarts from a fresh initialisation, the second time it is
   terminated (reason ``"loss"``).
 * **NaN/Inf** (ours): a non-finite batch or epoch loss terminates at once (reason ``"nan"``).
+* **Time limit** (ours): past the monitor's wall-clock ``deadline`` (an evaluation's start plus
+  ``time_limit_s``, or the end of a batch of evaluations' budget) the next batch terminates
+  (reason ``"time limit"``, no restart).
 * **Epochs per episode**: :class:`EpochSchedule` starts at 10 epochs; after each evaluation, if the
   loss threshold was first met at an earlier epoch, that epoch becomes the number of epochs for
   later evaluations, never below 3.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import enum
 import math
 import threading
+import time
 from dataclasses import dataclass
 
 
@@ -60,6 +64,8 @@ class TerminationConfig:
             (the paper's 1).
         warmup_batches: Batches at the start of each run ignored by the batch-time rule (the
             first one may include compilation or allocation).
+        time_limit_s: Wall-clock seconds one evaluation may take (compilation included), checked
+            after every batch; ``None`` (default): no limit.
 
     Raises:
         ValueError: On a non-positive threshold or patience, or negative restarts.
@@ -72,9 +78,10 @@ class TerminationConfig:
     loss_patience: int = 3
     max_restarts: int = 1
     warmup_batches: int = 1
+    time_limit_s: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("batch_time_s", "loss_threshold"):
+        for name in ("batch_time_s", "loss_threshold", "time_limit_s"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, int | float) and value > 0):
                 raise ValueError(f"TerminationConfig.{name} must be a positive number or None, "
@@ -111,6 +118,8 @@ class TerminationMonitor:
         config: The thresholds.
         loss_threshold: The absolute ``l_th`` (see
             :meth:`TerminationConfig.resolve_loss_threshold`); ``None`` disables the loss rule.
+        deadline: ``time.perf_counter()`` value after which the time-limit rule terminates
+            (``None``: none); may be tightened later through :attr:`deadline`.
 
     Attributes:
         restarts: Restarts so far.
@@ -119,9 +128,11 @@ class TerminationMonitor:
         epochs_to_threshold: First epoch (1-based) of the current run whose loss met ``l_th``.
     """
 
-    def __init__(self, config: TerminationConfig, *, loss_threshold: float | None) -> None:
+    def __init__(self, config: TerminationConfig, *, loss_threshold: float | None,
+                 deadline: float | None = None) -> None:
         self.config = config
         self.loss_threshold = loss_threshold
+        self.deadline = deadline
         self.restarts = 0
         self.reason = ""
         self.start_run()
@@ -138,11 +149,19 @@ class TerminationMonitor:
         self.reason = reason
         return Verdict.TERMINATE
 
+    def check_time(self) -> Verdict:
+        """``TERMINATE`` (reason ``"time limit"``) if the deadline has passed."""
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            return self._terminate("time limit")
+        return Verdict.CONTINUE
+
     def on_batch(self, seconds: float, loss: float) -> Verdict:
         """Account for one training batch that took ``seconds`` and had loss ``loss``."""
         self.batch += 1
         if not math.isfinite(loss):
             return self._terminate("nan")
+        if self.check_time() is Verdict.TERMINATE:
+            return Verdict.TERMINATE
         limit = self.config.batch_time_s
         if limit is None or self.batch <= self.config.warmup_batches:
             return Verdict.CONTINUE

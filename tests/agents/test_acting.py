@@ -111,7 +111,7 @@ def test_plan_is_reset_when_the_first_agent_acts_again(chain, observe):
     # the second agent follows.
     for _ in range(10):
         a = team.act("a", observe(chain, {}, "a"))
-        assert team.act("b", observe(chain, {"a": a}, "b")) == team._plan[1]
+        assert team.act("b", observe(chain, {"a": a}, "b")) == team.episode.joint[1]
     # A first action the team did not choose voids the plan: b explores its own row instead.
     team.tables.visit_table("a", "b")[1 - a] = [1, 1, 0]
     team.tables.touch()
@@ -183,8 +183,12 @@ def test_seeded_teams_act_identically(chain, play_design):
     assert run(3) != run(4)
 
 
-def test_random_choices_match_their_brute_force_definition(first_fan):
-    team = SharedQAgents(first_fan, seed=0)
+def test_random_choices_match_their_brute_force_definition():
+    """Algorithm 1 at a fan-in: uniform among the actions unvisited in the most rows."""
+    from agents.exploration import most_unvisited
+    from agents.stream import UniformStream
+
+    stream = UniformStream(0)
     rng = np.random.default_rng(1)
     size = 11
     for _ in range(30):
@@ -193,48 +197,51 @@ def test_random_choices_match_their_brute_force_definition(first_fan):
         counts = rows.sum(axis=0)
         expected = set(range(size)) if counts.max() == 0 else set(
             np.flatnonzero(counts == counts.max()).tolist())
-        drawn = [team._most_unvisited(masks, size) for _ in range(300)]
+        best = most_unvisited(masks)
+        drawn = [stream.pick_bit(best, size) if best else stream.pick(size) for _ in range(300)]
         assert set(drawn) == expected
-    # _pick_bit is uniform over the set bits, dense (rejection) and sparse (k-th bit) alike.
+    # pick_bit is uniform over the set bits, dense (rejection) and sparse (k-th bit) alike.
     for mask in (0b1011_0110_1111, 0b1000_0000_0010):
-        draws = np.bincount([team._pick_bit(mask, 12) for _ in range(6000)], minlength=12)
+        draws = np.bincount([stream.pick_bit(mask, 12) for _ in range(6000)], minlength=12)
         bits = [c for c in range(12) if mask >> c & 1]
         assert set(np.flatnonzero(draws)) == set(bits)
         expected = 6000 / len(bits)
         assert np.all(np.abs(draws[bits] - expected) < 5 * np.sqrt(expected))
 
 
-# -------------------------------------------------------- act_ahead, fan-ins
-def test_act_ahead_gives_what_act_gives_agent_by_agent(play_design):
+# ------------------------------------------------------------ plan, fan-ins
+class Unplanned:
+    """A team asked agent by agent with its tables touched before every act: every agent is
+    planned afresh (no agent is served from a plan), the reference of acting agent by agent."""
+
+    def __init__(self, team):
+        self.team = team
+
+    def act(self, agent, obs):
+        self.team.tables.touch()
+        return self.team.act(agent, obs)
+
+
+def test_the_plan_serves_what_acting_agent_by_agent_chooses(play_design):
     """Same designs and the same generator stream, through the exploration phase and random
-    and greedy episodes of the second phase."""
+    and greedy episodes of the second phase, with the env reset mid-episode now and then (the
+    draws of agents not served are given back)."""
     space = get_space("inception_mini")
     kwargs = {"exploration_episodes": 30, "epsilon": ExponentialDecay(1.0, 0.9)}
-    ahead, by_agent = SharedQAgents(space, seed=4, **kwargs), SharedQAgents(space, seed=4, **kwargs)
-    obs = np.zeros(space.num_agents + 1, dtype=np.int64)
+    planned, by_agent = (SharedQAgents(space, seed=4, **kwargs),
+                         SharedQAgents(space, seed=4, **kwargs))
     for k in range(60):
-        agents, actions = ahead.act_ahead(space.agents[0], obs)
-        assert tuple(agents) == space.agents
-        design = play_design(by_agent, space)
-        assert tuple(actions) == design
-        ahead.learn(design, float(k % 7))
+        if k % 5 == 0:                                  # a reset after the first three agents
+            obs = np.zeros(space.num_agents + 1, dtype=np.int64)
+            for i, agent in enumerate(space.agents[:3]):
+                obs[-1] = i
+                obs[i] = planned.act(agent, obs) + 1
+                assert Unplanned(by_agent).act(agent, obs) == obs[i] - 1
+        design = play_design(planned, space)
+        assert play_design(Unplanned(by_agent), space) == design
+        planned.learn(design, float(k % 7))
         by_agent.learn(design, float(k % 7))
-    assert ahead.state_dict()[1]["next_uniform"] == by_agent.state_dict()[1]["next_uniform"]
-
-
-def test_played_gives_back_the_draws_of_agents_not_played(chain, observe):
-    team, reference = SharedQAgents(chain, seed=6), SharedQAgents(chain, seed=6)
-    agents, actions = team.act_ahead("a", observe(chain, {}, "a"))
-    assert tuple(agents) == ("a", "b", "c")
-    team.played(2)                       # the driver stopped after b; c acts off the plan
-    a = reference.act("a", observe(chain, {}, "a"))
-    b = reference.act("b", observe(chain, {"a": a}, "b"))
-    assert [a, b] == actions[:2]
-    other = {"a": a, "b": (b + 1) % 3}
-    assert team.act("c", observe(chain, other, "c")) == reference.act("c", observe(chain, other,
-                                                                                   "c"))
-    with pytest.raises(ValueError, match="does not follow an act_ahead"):
-        team.played(1)
+    assert planned.state_dict()[1]["next_uniform"] == by_agent.state_dict()[1]["next_uniform"]
 
 
 @pytest.mark.parametrize("feeders", [2, 3, 4])

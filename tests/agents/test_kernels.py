@@ -2,10 +2,10 @@
 
 Every preset space, seeded: the team with ``compiled=True`` and ``compiled=False`` must choose
 the same designs and end with the same Q-tables, visit counts, look-ahead statistics, unvisited
-masks and random stream (the whole ``state_dict``), through ``act_ahead`` (the training loop's
-path), through ``act`` with a driver that overrides actions and asks agents twice (plans from the
-middle of an episode), and with tiny uniform blocks (the kernel hands agents at a block's end to
-the Python planner).
+masks and random stream (the whole ``state_dict``), through ``act`` in agent order (the training
+loop's path), through ``act`` with a driver that overrides actions and asks agents twice (plans
+from the middle of an episode), and with tiny uniform blocks (the kernel hands agents at a
+block's end to the Python planner).
 """
 
 from __future__ import annotations
@@ -19,22 +19,25 @@ pytest.importorskip("numba")
 import agents.stream
 from agents import Constant, ExponentialDecay, SharedQAgents, kernels
 from agents.exploration import most_unvisited
+from agents.planning import CompiledExplorePlanner, ExplorePlanner
 from agents.qtables import QTables
 from cnn_design_env.space import get_space, list_spaces
 
 EPISODES = 500
 
 
-def ahead_run(team: SharedQAgents, episodes: int, seed: int) -> list[tuple[int, ...]]:
-    """Episodes through ``act_ahead`` from the first agent, rewards of both signs."""
+def in_order_run(team: SharedQAgents, episodes: int, seed: int) -> list[tuple[int, ...]]:
+    """Episodes through ``act`` for every agent in order, rewards of both signs."""
     space, rng = team.space, np.random.default_rng(seed)
-    obs = np.zeros(space.num_agents + 1, dtype=np.int64)
     designs = []
     for _ in range(episodes):
-        names, actions = team.act_ahead(space.agents[0], obs)
-        assert len(names) == space.num_agents
-        team.learn(tuple(actions), float(rng.normal()))
-        designs.append(tuple(actions))
+        obs = np.zeros(space.num_agents + 1, dtype=np.int64)
+        for i, agent in enumerate(space.agents):
+            obs[-1] = i
+            obs[i] = team.act(agent, obs) + 1
+        design = tuple(int(v) - 1 for v in obs[:-1])
+        team.learn(design, float(rng.normal()))
+        designs.append(design)
     return designs
 
 
@@ -49,7 +52,9 @@ def assert_same_team(compiled: SharedQAgents, reference: SharedQAgents) -> None:
         np.testing.assert_array_equal(getattr(compiled.tables, name),
                                       getattr(reference.tables, name), err_msg=name, strict=True)
     assert compiled.tables.free_masks == reference.tables.free_masks
-    assert compiled._rng.bit_generator.state == reference._rng.bit_generator.state
+    assert compiled.stream.rng.bit_generator.state == reference.stream.rng.bit_generator.state
+    assert isinstance(compiled.planner, CompiledExplorePlanner)
+    assert isinstance(reference.planner, ExplorePlanner)
 
 
 def twins(name: str, **kwargs) -> tuple[SharedQAgents, SharedQAgents]:
@@ -59,10 +64,10 @@ def twins(name: str, **kwargs) -> tuple[SharedQAgents, SharedQAgents]:
 
 
 @pytest.mark.parametrize("name", list_spaces())
-def test_act_ahead_runs_are_bit_identical(name):
+def test_in_order_runs_are_bit_identical(name):
     """Both phases (exploration shortened to 400 episodes), the paper's update."""
     compiled, reference = twins(name, exploration_episodes=400)
-    assert ahead_run(compiled, EPISODES, 1) == ahead_run(reference, EPISODES, 1)
+    assert in_order_run(compiled, EPISODES, 1) == in_order_run(reference, EPISODES, 1)
     assert_same_team(compiled, reference)
 
 
@@ -83,7 +88,7 @@ def test_tiny_blocks_and_agent_coins_are_bit_identical(monkeypatch, name):
     """Blocks of 7 uniforms (agents at a block's end go through Python), one coin per agent."""
     monkeypatch.setattr(agents.stream, "UNIFORM_BLOCK", 7)
     compiled, reference = twins(name, exploration_episodes=120)
-    assert ahead_run(compiled, 150, 3) == ahead_run(reference, 150, 3)
+    assert in_order_run(compiled, 150, 3) == in_order_run(reference, 150, 3)
     kwargs = {"exploration_episodes": 60, "coin": "agent", "epsilon": ExponentialDecay(1.0, 0.98)}
     compiled, reference = twins(name, **kwargs)
     assert meddled_run(compiled, 120, 4, reward_shift=-0.2) == meddled_run(
@@ -94,12 +99,12 @@ def test_tiny_blocks_and_agent_coins_are_bit_identical(monkeypatch, name):
 def test_resumed_compiled_team_continues_like_the_reference(tmp_path):
     """A checkpoint of a compiled team loads into a reference team and vice versa."""
     compiled, reference = twins("unet_mini", exploration_episodes=80)
-    ahead_run(compiled, 50, 5)
-    ahead_run(reference, 50, 5)
+    in_order_run(compiled, 50, 5)
+    in_order_run(reference, 50, 5)
     other_c, other_r = twins("unet_mini")
     other_r.load(compiled.save(str(tmp_path / "c.npz")))
     other_c.load(reference.save(str(tmp_path / "r.npz")))
-    assert ahead_run(other_c, 60, 6) == ahead_run(other_r, 60, 6)
+    assert in_order_run(other_c, 60, 6) == in_order_run(other_r, 60, 6)
     assert_same_team(other_c, other_r)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from agents import (
     SharedQAgents,
     load_checkpoint,
     progress,
+    save_checkpoint,
     train,
 )
 from cnn_design_env.space import Design, get_space, list_spaces
@@ -54,6 +57,26 @@ def test_history_fields_and_callbacks():
     assert last.epsilon == pytest.approx(0.99 ** 3)
     assert all(r.explored for r in result.history[:5])
     assert isinstance(result.best_design, Design) and len(result.rewards) == 9
+
+
+class OnlyActLearn:
+    """A team seen through ``act`` and ``learn`` alone: what a third-party algorithm offers."""
+
+    __slots__ = ("act", "learn")
+
+    def __init__(self, team):
+        self.act, self.learn = team.act, team.learn
+
+
+def test_the_loop_needs_nothing_but_act_and_learn():
+    """The textbook AEC loop: a team behind ``act``/``learn`` only plays the same designs."""
+    space = get_space("inception_mini")
+    kwargs = {"exploration_episodes": 40, "epsilon": ExponentialDecay(1.0, 0.95)}
+    plain, full = SharedQAgents(space, seed=2, **kwargs), SharedQAgents(space, seed=2, **kwargs)
+    seen = train(make_env(space), OnlyActLearn(plain), episodes=80, seed=0).history
+    assert [r.design for r in seen] == [
+        r.design for r in train(make_env(space), full, episodes=80, seed=0).history]
+    assert {r.phase for r in seen} == {""}                  # no phases seen through the proxy
 
 
 def test_progress_prints_every_n_episodes(capsys):
@@ -154,3 +177,52 @@ def test_stop_on_convergence_and_failed_evaluations():
     assert result.history[-1].design == result.converged_design.actions
     assert any(r.reward == -1.0 for r in result.history)            # terminated episodes: penalty
     assert all(not math.isnan(r.reward) for r in result.history)
+
+
+def test_a_team_checkpoint_that_is_not_one_is_refused_naming_the_file(tmp_path) -> None:
+    import pickle
+
+    space = get_space("vgg_mini")
+    marker = tmp_path / "pwned"
+    good = Path(save_checkpoint(tmp_path / "team.npz", SharedQAgents(space, seed=0)))
+    for name, data in [("truncated.npz", good.read_bytes()[:-40]),
+                       ("pickle.npz", pickle.dumps(_Payload(marker))),
+                       ("text.npz", b"not a checkpoint")]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(ValueError, match=rf"{name}.*not a readable team checkpoint"):
+            load_checkpoint(path, SharedQAgents(space, seed=0))
+    assert not marker.exists()
+
+
+class _Payload:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "code ran"))
+
+
+class _NaNEvaluator:
+    """Every third design scores NaN accuracy; the rest are the fixture's."""
+
+    def __init__(self, space):
+        self.inner = FixtureEvaluator(space)
+        self.calls = 0
+
+    def evaluate(self, design, *, seed):
+        self.calls += 1
+        metrics = self.inner.evaluate(design, seed=seed)
+        return dataclasses.replace(metrics, accuracy=math.nan) if self.calls % 3 == 0 else metrics
+
+
+def test_a_nan_evaluation_through_the_env_is_a_terminated_episode_not_a_crash():
+    space = get_space("vgg_mini")
+    env = cnn_design_env.env(space, evaluator=_NaNEvaluator(space))
+    team = SharedQAgents(space, seed=0, exploration_episodes=6)
+    result = train(env, team, episodes=12, seed=0)              # main stopped: "must be finite"
+    assert len(result.history) == 12
+    nan_records = result.history[2::3]
+    assert all(r.reward == -1.0 and r.metrics["terminated"] for r in nan_records)
+    assert all("accuracy" in r.metrics["reason"] for r in nan_records)
+    assert result.best.reward > -1.0 and math.isfinite(result.best.reward)

@@ -54,10 +54,12 @@ def test_benchmark_in_simulated_seconds(tmp_path):
     ({"--budget": "-5"}, "--budget must be > 0"),
     ({"--budget": "2.5"}, "must be an integer"),
     ({"--seeds": "0"}, "--seeds must be >= 1"),
-    ({"--evaluator": "oracle"}, "unknown evaluator 'oracle'; known evaluators: train"),
+    ({"--evaluator": "oracle"}, "unknown evaluator 'oracle'; expected one of ['train', "
+                                "'tabular']"),
     ({"--space": "alexnet"}, "unknown space 'alexnet'"),
     ({"--fractions": "0.5,2"}, "--fractions must lie in (0, 1]"),
-    ({"--evaluator": "fixtures:Nope"}, "cannot import evaluator factory 'fixtures:Nope'"),
+    ({"--evaluator": "fixtures:Nope"}, "'fixtures:Nope': module 'fixtures' has no callable "
+                                       "'Nope'"),
 ])
 def test_argument_errors(tmp_path, capsys, overrides, message):
     assert cli.main(_args(tmp_path, **overrides)) == 2
@@ -79,4 +81,4 @@ def test_missing_required_arguments_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["benchmark", "--space", "vgg_mini"])
     assert exit_info.value.code == 2
-    assert "--evaluator" in capsys.readouterr().err
+    assert "--methods" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fixtures import FixtureEvaluator
 
-from baselines import compare, registry
+from baselines import compare
 from baselines.compare import (
     ReplayEvaluator,
     benchmark,
@@ -21,6 +21,7 @@ from baselines.compare import (
 from baselines.random_search import RandomSearch
 from cnn_design_env.evaluators import Metrics
 from cnn_design_env.reward import PaperReward, WeightedReward
+from cnn_design_env.search import plugins
 from cnn_design_env.space import get_space
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -109,7 +110,15 @@ def test_a_failing_method_is_recorded_and_the_others_still_run(monkeypatch, tmp_
 
 
 def test_a_method_that_cannot_be_built_is_recorded(monkeypatch):
-    monkeypatch.setitem(registry.METHODS, "broken", "baselines.random_search:DoesNotExist")
+    points = plugins.entry_points
+
+    def with_broken(group):
+        found = points(group)
+        if group == plugins.METHODS_GROUP:
+            found["broken"] = "baselines.random_search:DoesNotExist"
+        return found
+
+    monkeypatch.setattr(plugins, "entry_points", with_broken)
     space = get_space("vgg_mini")
     result = benchmark(["broken", "random"], FixtureEvaluator(space), PaperReward(), seeds=1,
                        budget_episodes=2)

@@ -140,7 +140,7 @@ def test_a_failing_evaluation_is_a_penalty_not_an_error(space):
 
 
 def test_seconds_only_budget_with_a_free_evaluator_stops(space, monkeypatch):
-    monkeypatch.setattr("baselines.runner.ZERO_COST_LIMIT", 5)
+    monkeypatch.setattr("cnn_design_env.run.loop.ZERO_COST_LIMIT", 5)
 
     class Free:
         def __init__(self, space):
@@ -163,3 +163,34 @@ def test_registry_is_lazy():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+class _NanEvaluator(FixtureEvaluator):
+    """Every third design (by CRC) measures accuracy NaN, every fifth model size +inf."""
+
+    def evaluate(self, design, *, seed):
+        import dataclasses
+        import zlib
+
+        metrics = super().evaluate(design, seed=seed)
+        crc = zlib.crc32(bytes(design.actions))
+        if crc % 3 == 0:
+            return dataclasses.replace(metrics, accuracy=float("nan"))
+        if crc % 5 == 0:
+            return dataclasses.replace(metrics, model_size_mb=float("inf"))
+        return metrics
+
+
+@pytest.mark.parametrize("method", ["random", "evolution", "tpe", "nsga2", "qlearning", "marl"])
+def test_a_nan_evaluator_under_every_method_is_contained(method) -> None:
+    if method in ("tpe", "nsga2"):
+        pytest.importorskip("optuna")
+    space = get_space("vgg_mini")
+    options = {"marl": {"exploration_episodes": 6}}.get(method, {})
+    history = run(make_searcher(method, space, seed=2, **options), _NanEvaluator(space),
+                  PaperReward(), budget_episodes=30, seed=2)
+    assert history.error is None and len(history) == 30  # no method stops on it
+    bad = [e for e in history if e.metrics.reason.startswith("non-finite")]
+    assert bad and all(e.metrics.terminated and e.reward == -1.0 for e in bad)
+    assert np.isfinite(history.rewards).all()
+    assert not history.best.metrics.reason.startswith("non-finite")  # never the best

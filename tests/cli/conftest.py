@@ -30,7 +30,9 @@ def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cli_env(plugin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment of a ``cnn-design`` subprocess (its own JAX compilation cache, so the
     tests neither use nor fill the user's)."""
-    return {**os.environ, "PYTHONPATH": str(plugin_dir), "PYTHONUNBUFFERED": "1",
+    # the repository root after the plugins: the subprocess imports this checkout's package
+    path = os.pathsep.join([str(plugin_dir), str(HERE.parent.parent)])
+    return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1",
             "CNN_DESIGN_JAX_CACHE": str(tmp_path_factory.mktemp("jax_cache"))}
 
 

@@ -48,7 +48,25 @@ def test_search_runs_on_a_dask_local_cluster(cli, tmp_path, cluster) -> None:
     with Journal(local / "evaluations.jsonl") as log:
         SearchLoop(state, spec=spec, executor=InlineExecutor(), reward=PaperReward(),
                    episodes=14, in_flight=2, journal=log,
-                   checkpoint_path=local / "checkpoint.pkl").run()
+                   checkpoint_path=local / "checkpoint.npz").run()
     expected = [(r.index, r.design.actions, r.eval_seed, r.reward)
                 for r in read_journal(local / "evaluations.jsonl").ordered()]
     assert outcome(out) == expected
+
+
+def test_the_time_limit_holds_on_dask(tmp_path, cluster) -> None:
+    import time
+
+    from cnn_design_env.evaluators.executors import EvaluatorSpec
+    from cnn_design_env.run import RunConfig, session
+
+    spec = EvaluatorSpec("cli_plugins:faulty", "vgg_mini", None,
+                         {"fault": "sleep", "sleep": 8.0, "every": 2})
+    config = RunConfig(space="vgg_mini", method="random", episodes=6, evaluator=spec, seed=1,
+                       scheduler=cluster.scheduler_address, workers=2, eval_timeout_s=0.5)
+    began = time.monotonic()
+    result = session.start(config, tmp_path / "run", progress=False)
+    assert time.monotonic() - began < 8  # never waited for a sleeping evaluation
+    reasons = [r["metrics"]["reason"] for r in journal(tmp_path / "run")]
+    assert result.status == "finished" and len(reasons) == 6
+    assert any(r.startswith("time limit") for r in reasons), reasons

@@ -102,3 +102,18 @@ def test_paper_reward_floors_n_epoch_at_three():
     assert reward(Metrics(accuracy=0.95, terminated=True, reason="loss")) == -1.0
     with pytest.raises(ValueError, match="min_epochs"):
         PaperReward(min_epochs=0)
+
+
+def test_a_nan_re_evaluation_is_the_penalty_and_never_recommended():
+    reward = PaperReward()
+    observed = [((0, 0), reward(acc(0.99)), acc(0.99)), ((1, 1), reward(acc(0.90)), acc(0.90))]
+
+    def evaluate(design, seed):                  # the lucky design's extra seeds come back NaN
+        return acc(math.nan) if design.actions == (0, 0) else acc(0.90)
+
+    choice = recommend(observed, evaluate, reward, k=2, extra_seeds=2, seed=0)
+    lucky = choice.candidates[0]
+    assert lucky.final_rewards == (reward.penalty, reward.penalty)
+    assert all(math.isfinite(r) for c in choice.candidates for r in c.final_rewards)
+    assert all(math.isfinite(a) for a in choice.best.final_accuracies)
+    assert choice.design == (1, 1)

@@ -110,7 +110,8 @@ def test_the_evaluator_trains_the_same_in_both_modes(tmp_path) -> None:
     curves = {}
     for mode in ("network", "layer"):
         evaluator = TrainingEvaluator(get_space("vgg_mini"), data, epochs=2,
-                                      subsample_per_class=8, cache_dir=tmp_path, compile=mode)
+                                      subsample_per_class=8, cache_dir=tmp_path, compile=mode,
+                                      form="exact")
         metrics = evaluator.evaluate(evaluator.space.sample(np.random.default_rng(2)), seed=0)
         assert not metrics.terminated, metrics.reason
         assert metrics.extra["compile_mode"] == mode and metrics.train_ms_per_batch > 0
