@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         us = query_us(evaluator, queries=args.queries, repeats=args.repeats)
         train_s = float(np.mean(evaluator.table.arrays["cost_s"]))
         cold = TabularEvaluator(name, seed=0)
-        entries = [(r, c) for r in range(cold.table.num_designs) for c in range(2)]
+        entries = [(r, c) for r in range(cold.table.num_designs)
+                   for c in range(len(cold.table.seeds))]
         start = time.perf_counter()
         for row, column in entries:
             cold.query(row, column)

@@ -41,6 +41,7 @@ import numpy as np
 
 from cnn_design_env.evaluators.base import Metrics
 from cnn_design_env.space import Design, SearchSpace
+from cnn_design_env.space.bench import BENCH_SPACES
 from cnn_design_env.space.tables import TABLE_SPACES
 from cnn_design_env.tables import Table, load_table, space_fingerprint
 
@@ -195,6 +196,22 @@ class TabularEvaluator:
             "total_epochs": int(a["total_epochs"][row, column])})
         return Metrics(**fields)
 
+    def fidelities(self, row: int, column: int) -> list[Metrics]:
+        """The entry ``(row, column)`` at every fidelity: ``[query(row, column, epochs=e)
+        for e = 1 .. recorded epochs]`` (no clock charge).
+
+        A terminated entry answers as recorded at every fidelity (see the module docstring),
+        so its list repeats one answer.
+
+        Raises:
+            IndexError: If ``row`` or ``column`` is outside the table.
+        """
+        if not (0 <= row < self.table.num_designs and 0 <= column < self._num_seeds):
+            raise IndexError(f"entry ({row}, {column}) is outside table {self.table.name!r} "
+                             f"({self.table.num_designs} rows, {self._num_seeds} seeds)")
+        recorded = int(self.table.arrays["accuracy_curve"].shape[2])
+        return [self.query(row, column, epochs=e) for e in range(1, recorded + 1)]
+
     def all_metrics(self) -> Iterator[Metrics]:
         """Every recorded entry (each design x seed), e.g. for top-1 % reward thresholds."""
         for row in range(self.table.num_designs):
@@ -219,10 +236,11 @@ class TabularEvaluator:
 
 def _space_of(table: Table) -> SearchSpace:
     """The table space named in ``table``'s metadata."""
-    if table.name not in TABLE_SPACES:
+    known = {**TABLE_SPACES, **BENCH_SPACES}
+    if table.name not in known:
         raise ValueError(f"table {table.name!r} is not of a known table space "
-                         f"({sorted(TABLE_SPACES)}); pass its SearchSpace instead")
-    return TABLE_SPACES[table.name]()
+                         f"({sorted(known)}); pass its SearchSpace instead")
+    return known[table.name]()
 
 
 __all__ = ["PICK_SLOTS", "TabularEvaluator"]

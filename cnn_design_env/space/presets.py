@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cnn_design_env.space import layers as L
+from cnn_design_env.space.bench import bench_chain, bench_inception
 from cnn_design_env.space.graph import SearchSpace
 from cnn_design_env.space.layers import Layer
 from cnn_design_env.space.tables import table_chain, table_inception
@@ -268,6 +269,8 @@ PRESETS: dict[str, Callable[..., SearchSpace]] = {
     "unet_mini": unet_mini,
     "table_chain": table_chain,
     "table_inception": table_inception,
+    "bench_chain": bench_chain,
+    "bench_inception": bench_inception,
 }
 """Preset name -> function building it (lazily)."""
 

@@ -1,7 +1,14 @@
-"""Shipped tabular benchmarks: every design of a small space trained with two seeds.
+"""Shipped tabular benchmarks: every design of a space trained with several seeds.
 
-A table is one compressed ``.npz`` file of NumPy arrays (no pickles), named after its space
-(``table_chain.npz``, ``table_inception.npz``) and read by :func:`load_table`. Format version 1:
+A table is one compressed ``.npz`` file of NumPy arrays (no pickles, no object arrays), named
+after its space (``table_chain.npz``, ``table_inception.npz``) and read by :func:`load_table`.
+
+**Versions.** :func:`save_table` writes version 2 (:data:`FORMAT_VERSION`): version 1's arrays
+plus ``checksum``, the SHA-256 of every other array (:mod:`cnn_design_env.tables.checksum`),
+which the loader checks; it may add the optional per-design arrays of :data:`OPTIONAL`
+(predicted inference latency). Version 1 (the two small shipped tables, generated before
+checksums) is still read, without a checksum. A file of any other version, or of version 2 with
+a checksum that does not match, is refused with an error naming the file. The arrays:
 
 =====================  ===========  ============================================================
 key                    shape        meaning
@@ -30,6 +37,8 @@ key                    shape        meaning
                                     reused from an earlier design or seed)
 ``reason``             (D, S)       index into ``reasons``; 0 = not terminated
 ``reasons``            (R,)         termination reason strings, ``reasons[0] == ""``
+``checksum``           ()           version 2: hex SHA-256 of every other array
+``latency_ms``         (D, 2)       optional: predicted inference ms per batch of 1 and of 256
 =====================  ===========  ============================================================
 
 ``D`` = designs, ``S`` = seeds, ``E`` = the fixed number of epochs trained.
@@ -47,9 +56,12 @@ from typing import Any
 import numpy as np
 
 from cnn_design_env.space import Design, SearchSpace
+from cnn_design_env.tables.checksum import CHECKSUM_KEY, table_checksum
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Version of the table file format written by this code."""
+READ_VERSIONS = (1, 2)
+"""Versions :func:`load_table` reads (version 1 has no checksum)."""
 
 TABLE_DIR = Path(__file__).resolve().parent
 """Folder of the shipped tables."""
@@ -60,6 +72,9 @@ PER_SEED = ("accuracy", "epochs", "total_epochs", "epochs_to_threshold", "restar
 CURVES = ("accuracy_curve", "loss_curve")
 REQUIRED = ("format_version", "metadata", "action_sizes", "seeds", "reasons",
             *PER_DESIGN, *PER_SEED, *CURVES)
+OPTIONAL = ("latency_ms",)
+"""Arrays a version-2 table may carry: ``latency_ms`` (D, 2), predicted inference ms per batch
+of 1 and of 256 (:mod:`cnn_design_env.tables.latency`)."""
 
 
 def space_fingerprint(space: SearchSpace) -> str:
@@ -167,7 +182,9 @@ def load_table(name_or_path: str | Path) -> Table:
 
     Raises:
         FileNotFoundError: If there is no such table.
-        ValueError: If the file is not a table of a supported format version.
+        ValueError: If the file is not a table, is of a format version other than
+            :data:`READ_VERSIONS`, or (version 2) its checksum does not match its arrays; the
+            message names the file.
     """
     text = str(name_or_path)
     path = Path(text) if text.endswith(".npz") else TABLE_DIR / f"{text}.npz"
@@ -181,9 +198,17 @@ def load_table(name_or_path: str | Path) -> Table:
     if missing:
         raise ValueError(f"{path} is not a table: missing arrays {missing}")
     version = int(arrays["format_version"])
-    if version != FORMAT_VERSION:
-        raise ValueError(f"{path} has table format version {version}; this code reads version "
-                         f"{FORMAT_VERSION}: regenerate it with scripts/make_table.py")
+    if version not in READ_VERSIONS:
+        raise ValueError(f"{path} has table format version {version}; this code reads versions "
+                         f"{READ_VERSIONS}: regenerate it with scripts/make_table.py")
+    if version >= 2:
+        stored = str(arrays.get(CHECKSUM_KEY, ""))
+        actual = table_checksum(arrays)
+        if stored != actual:
+            raise ValueError(f"{path}: checksum mismatch (stored {stored[:16] or 'none'}..., "
+                             f"arrays give {actual[:16]}...): the file was changed or damaged "
+                             "after it was written; regenerate or restore it")
+        arrays.pop(CHECKSUM_KEY)
     metadata = json.loads(str(arrays.pop("metadata")))
     return Table(arrays, metadata, path)
 
@@ -201,8 +226,10 @@ def save_table(path: str | Path, arrays: dict[str, np.ndarray], metadata: dict[s
         raise ValueError(f"cannot save table: missing arrays {missing}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, format_version=np.int64(FORMAT_VERSION),
-                        metadata=np.str_(json.dumps(metadata, sort_keys=True)), **arrays)
+    full = {**arrays, "format_version": np.int64(FORMAT_VERSION),
+            "metadata": np.str_(json.dumps(metadata, sort_keys=True))}
+    full[CHECKSUM_KEY] = np.str_(table_checksum(full))
+    np.savez_compressed(path, **full)
     return path
 
 
@@ -211,5 +238,5 @@ def list_tables() -> list[str]:
     return sorted(p.stem for p in TABLE_DIR.glob("*.npz"))
 
 
-__all__ = ["FORMAT_VERSION", "TABLE_DIR", "Table", "design_of_row", "list_tables", "load_table",
-           "row_radix", "save_table", "space_fingerprint"]
+__all__ = ["FORMAT_VERSION", "OPTIONAL", "READ_VERSIONS", "TABLE_DIR", "Table", "design_of_row",
+           "list_tables", "load_table", "row_radix", "save_table", "space_fingerprint"]
