@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-TEST_EXTRAS ?= dev,optuna,dask,gym,examples
+TEST_EXTRAS ?= dev,optuna,dask,gym,examples,sb3
 # The pinned CPU build of torch goes in before any extra that depends on torch, so pip never
 # pulls a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
