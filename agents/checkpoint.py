@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from cnn_design_env.run.layout import atomic_write
 
 __all__ = ["META_KEY", "load_checkpoint", "save_checkpoint"]
 
@@ -59,15 +60,8 @@ def save_checkpoint(path: str | os.PathLike[str], team: _Stateful,
     document = json.dumps({"format": FORMAT, "team": meta, "extra": dict(extra or {})})
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **{META_KEY: np.array(document)}, **arrays)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(target, lambda handle: np.savez(handle, **{META_KEY: np.array(document)},
+                                                 **arrays))
     return str(path)
 
 
