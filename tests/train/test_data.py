@@ -457,3 +457,19 @@ def test_split_train_val_test_positions_are_disjoint() -> None:
     assert sets[0] | sets[1] | sets[2] == set(range(200))
     with pytest.raises(ValueError, match="test_fraction"):
         split_train_val_test(x, y, val_fraction=0.2, test_fraction=0.2, seed=0)
+
+
+def test_with_noise_is_fixed_clipped_and_refuses_bad_sigma() -> None:
+    from cnn_design_env.train.data.builtin import load_digits
+
+    clean = load_digits(val_fraction=0.5, seed=0)
+    noisy = clean.with_noise(0.3, seed=5)
+    again = clean.with_noise(0.3, seed=5)
+    assert np.array_equal(noisy.x_val, again.x_val)
+    assert not np.array_equal(noisy.x_train, clean.x_train)
+    assert noisy.x_train.min() >= 0.0 and noisy.x_train.max() <= 1.0
+    assert np.array_equal(noisy.y_train, clean.y_train)
+    assert 0.15 < float(np.std(noisy.x_train - clean.x_train)) < 0.3
+    for bad in (0, -1.0, float("nan"), True, "0.3"):
+        with pytest.raises(ValueError, match="sigma must be a positive finite number"):
+            clean.with_noise(bad, seed=0)
