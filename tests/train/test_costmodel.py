@@ -38,7 +38,7 @@ def test_the_choice_is_a_pure_function_and_says_why():
                                    "seconds_per_flop", "step_overhead_s", "dispatch_s"])
 @pytest.mark.parametrize("value", [0.0, -1.0, math.nan, math.inf, "1"])
 def test_bad_constants_are_refused_by_name(field, value):
-    with pytest.raises(ValueError, match=f"CostModel.{field} must be a finite number > 0"):
+    with pytest.raises(ValueError, match=rf"CostModel\.{field} must be a finite number > 0"):
         CostModel(**{field: value})
 
 
@@ -48,9 +48,9 @@ def test_unknown_compile_modes_are_refused():
 
 
 def test_bad_horizons_are_refused():
-    with pytest.raises(ValueError, match="CostModel.horizon must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"CostModel\.horizon must be a finite number >= 0"):
         CostModel(horizon=-1.0)
-    with pytest.raises(ValueError, match="horizon must be a finite number >= 0, got inf"):
+    with pytest.raises(ValueError, match=r"horizon must be a finite number >= 0, got inf"):
         ProgramLedger().new([("a",)], horizon=math.inf)
 
 
