@@ -27,10 +27,12 @@ Failures never raise: termination rules give ``reason`` ``"batch_time"``, ``"los
 
 Exact or masked: a design trains in its own program (the exact form) or in the program of its
 shape signature's envelope with masks (:mod:`cnn_design_env.train.masked`), as
-``settings.form`` says or, with ``"auto"``, as the cost model
-(:mod:`cnn_design_env.train.costmodel`) estimates cheaper; ``extra["form"]`` and
-``extra["form_reason"]`` record the choice. :meth:`TrainingEvaluator.evaluate_many` trains
-designs that share a program together in one ``vmap``.
+``settings.form`` says or, with ``"auto"``, as the static cost model
+(:mod:`cnn_design_env.train.costmodel`, planned by :mod:`.planning`) estimates cheaper: a pure
+function of the design, the space, the settings and the order of requests, never of timings or
+cache contents. ``extra["form"]`` and ``extra["form_reason"]`` record the choice.
+:meth:`TrainingEvaluator.evaluate_many` trains designs that share a program together in one
+``vmap``.
 
 Randomness: all of it comes from ``seed``: NumPy initialisation, shuffling and augmentation from
 ``np.random.SeedSequence(seed)`` (fresh streams for a restart), dropout from
@@ -58,23 +60,20 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jax
 
 from cnn_design_env.evaluators.base import Metrics
-from cnn_design_env.space import Design, SearchSpace, analyze
+from cnn_design_env.evaluators.planning import Plan, Planner
+from cnn_design_env.space import Design, SearchSpace
 from cnn_design_env.train import layerwise, loop
 from cnn_design_env.train.augment import Augmentation
-from cnn_design_env.train.costmodel import CostModel
 from cnn_design_env.train.data import Dataset, get_dataset
 from cnn_design_env.train.group import compile_group_steps
 from cnn_design_env.train.grouprun import GroupRun, Member
 from cnn_design_env.train.layerwise import LayerCache
-from cnn_design_env.train.masked import Embedding, MaskingError, embedding
-from cnn_design_env.train.model import Network, build_network
 from cnn_design_env.train.settings import TrainerSettings
 from cnn_design_env.train.single import SingleRun
 from cnn_design_env.train.termination import (
@@ -111,30 +110,6 @@ def check_data(space: SearchSpace, data: Dataset, *, adapt_space: bool = False) 
         f"{space.num_classes} but data set {data.name!r} has input_shape={data.input_shape} and "
         f"num_classes={data.num_classes}; build the space for the data (e.g. get_space(name, "
         f"input_shape=..., num_classes=...)) or pass adapt_space=True")
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """How one design-seed is trained: its network, settings and exact or masked form."""
-
-    design: Design
-    seed: int
-    network: Network
-    settings: dict[str, Any]
-    batch_size: int
-    tx: Any
-    form: str
-    why: str
-    embedding: Embedding | None
-
-    @property
-    def program(self) -> Network:
-        return self.embedding.envelope if self.form == "masked" else self.network
-
-    def key(self, size: int) -> tuple:
-        """The in-memory program key (group ``size`` 0: the one-design exact steps)."""
-        return (self.form, size, self.program.signature, loop.settings_key(self.settings),
-                self.batch_size)
 
 
 class TrainingEvaluator:
@@ -211,10 +186,9 @@ class TrainingEvaluator:
         store = self.settings.store()
         self.cache_dir = store.directory if store is not None else None
         self.compile = compile
-        self.cost_model = CostModel()
+        self.planner = Planner(self.space, self.data.num_train, self.settings, compile)
         self._steps = loop.StepCache(self.settings.compiled_cache_size)
         self._layers = LayerCache(self.settings.layer_cache_size)
-        self._seen_envelopes: set[tuple] = set()
         self._lock = threading.Lock()
         self._val_batches: dict[int, list] = {}
         self._chance: dict[str, float] = {}
@@ -236,8 +210,9 @@ class TrainingEvaluator:
         start = time.perf_counter()
         partial: dict[str, Any] = {}
         try:
-            plan = self._plan(self.space.validate(design), int(seed), partial)
-            if plan.form == "masked" and self._masked_compile(plan) == "network":
+            plan = self.planner.plan(self.space.validate(design), int(seed), partial,
+                                     epochs=self.epochs)
+            if plan.form == "masked" and self.planner.masked_compile(plan) == "network":
                 metrics = self._evaluate_group([plan], start, None)[0]
             else:
                 metrics = self._evaluate(plan, start, partial)
@@ -280,15 +255,15 @@ class TrainingEvaluator:
         start = time.perf_counter()
         deadline = None if time_limit_s is None else start + float(time_limit_s)
         results: list[Metrics | None] = [None] * len(designs)
-        plans: dict[int, _Plan] = {}
+        plans: dict[int, Plan] = {}
         for i, (design, seed) in enumerate(zip(designs, seeds, strict=True)):
             partial: dict[str, Any] = {}
             try:
-                plans[i] = self._plan(self.space.validate(design), int(seed), partial,
-                                      group=True)
+                plans[i] = self.planner.plan(self.space.validate(design), int(seed), partial,
+                                             epochs=self.epochs, group=True)
             except Exception as error:
                 results[i] = self._failed(design, error, start, partial)
-        for indices in self._groups(plans):
+        for indices in self.planner.groups(plans):
             group = [plans[i] for i in indices]
             if len(group) == 1 and group[0].form == "exact":
                 one = self.evaluate(group[0].design, seed=group[0].seed)
@@ -306,115 +281,39 @@ class TrainingEvaluator:
                     self.schedule.update(m.epochs_to_threshold)
         return [m for m in results if m is not None]
 
-    # ---------------------------------------------------------------- planning
-    def _plan(self, design: Design, seed: int, partial: dict[str, Any], *,
-              group: bool = False) -> _Plan:
-        analysis = analyze(self.space, design)
-        partial.update(model_size_mb=analysis.model_size_mb, params=analysis.params,
-                       flops=analysis.flops)
-        network = build_network(self.space, design)
-        settings = self.space.training_settings(design)
-        batch_size = min(int(settings["batch_size"]), self.data.num_train)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {settings['batch_size']!r}")
-        tx = loop.make_optimizer(settings["optimizer"], learning_rate=settings["learning_rate"],
-                                 momentum=settings.get("momentum", 0.9),
-                                 weight_decay=settings.get("weight_decay", 0.0))
-        plan = _Plan(design, seed, network, settings, batch_size, tx, "exact", "", None)
-        form = self.settings.form
-        if form == "exact":
-            return dataclasses.replace(plan, why="settings.form='exact'")
-        try:
-            emb = embedding(self.space, design)
-        except MaskingError as reason:
-            return dataclasses.replace(plan, why=f"no exact masked form: {reason}")
-        plan = dataclasses.replace(plan, embedding=emb)
-        if not group and self._masked_compile(plan) == "layer":
-            # layer-wise programs are shared per layer configuration: keep the design's kernel
-            # sizes (fewer wasted FLOPs) at the cost of more (cheap) layer programs
-            plan = dataclasses.replace(plan, embedding=embedding(self.space, design,
-                                                                 kernel_sizes=False))
-        if form == "masked" or group:
-            return dataclasses.replace(plan, form="masked", why=f"settings.form={form!r}")
-        steps = self.epochs * (self.data.num_train // batch_size)
-        masked_plan = dataclasses.replace(plan, form="masked")
-        choice, exact_s, masked_s = self.cost_model.choose(
-            flops=network.analysis.flops, envelope_flops=emb.envelope.analysis.flops,
-            batch=batch_size, steps=steps, exact_cached=plan.key(0) in self._steps,
-            masked_cached=self._masked_cached(masked_plan),
-            masked_dispatches=self._dispatches(masked_plan),
-            masked_programs=self._masked_programs(masked_plan))
-        return dataclasses.replace(plan, form=choice, why=(
-            f"cost model: exact {exact_s:.2f} s, masked {masked_s:.2f} s"))
-
-    def _groups(self, plans: dict[int, _Plan]) -> list[list[int]]:
-        """Indices of plans that train together: same exact program first, then same envelope
-        (masked plans), each chunked to ``settings.group_size``; the rest alone."""
-        by_exact: dict[tuple, list[int]] = {}
-        for i, plan in plans.items():
-            exact = dataclasses.replace(plan, form="exact")
-            key = ("single", i) if plan.network.has_dropout else exact.key(0)
-            by_exact.setdefault(key, []).append(i)
-        groups: list[list[int]] = []
-        by_envelope: dict[tuple, list[int]] = {}
-        for members in by_exact.values():
-            if len(members) > 1:
-                for i in members:
-                    plans[i] = dataclasses.replace(plans[i], form="exact",
-                                                   why="a group of one design's seeds")
-                groups.append(members)
-            elif plans[members[0]].form == "masked":
-                by_envelope.setdefault(plans[members[0]].key(0), []).append(members[0])
-            else:
-                groups.append(members)
-        groups += by_envelope.values()
-        size = self.settings.group_size
-        return [g[i:i + size] for g in groups for i in range(0, len(g), size)]
-
     # --------------------------------------------------------------- training
-    def _evaluate(self, plan: _Plan, start: float, partial: dict[str, Any]) -> Metrics:
+    def _evaluate(self, plan: Plan, start: float, partial: dict[str, Any]) -> Metrics:
         network, settings, batch_size = plan.network, plan.settings, plan.batch_size
         loss_fn = loop.make_loss(settings["loss"])
         label_shape = self.data.y_train.shape[1:]
         init = network.init
         if plan.form == "masked":  # layer-wise masked programs, shared across envelopes
             emb = plan.embedding
-            programs = self._masked_programs(plan)
             with self._lock:
                 steps = loop.Steps(*layerwise.layer_steps(
                     emb.envelope, plan.tx, loss_fn, batch_size=batch_size,
                     label_shape=label_shape, tx_key=settings["optimizer"], cache=self._layers,
                     settings=self.settings, masks=jax.device_put(emb.masks)))
-                self._seen_envelopes.add(plan.key(0))
             hit = steps.compile_s == 0.0
             init = lambda rng: emb.embed(*emb.network.init(rng))  # noqa: E731
         else:
-            programs = None
             with self._lock:
                 steps, hit = self._steps.get(plan.key(0), lambda: loop.compile_steps(
                     network, plan.tx, loss_fn, batch_size=batch_size, label_shape=label_shape,
                     compile=self.compile, tx_key=settings["optimizer"], settings=self.settings,
                     layer_cache=self._layers))
         compile_s = 0.0 if hit else steps.compile_s
-        self.cost_model.observe_compile(compile_s, masked=plan.form == "masked",
-                                        programs=programs)
         partial["compile_s"] = compile_s
         monitor = self._monitor(settings, start, None)
         run = SingleRun(init, steps, plan.tx, batch_size, monitor, plan.seed, data=self.data,
                         val_batches=self.val_batches(batch_size), augment=self.augment,
                         max_restarts=self.termination.max_restarts)
         run.train(self.epochs, partial)
-        if plan.form == "exact":
-            mode = loop.resolve_compile(self.compile, network, batch_size)
-        else:
-            mode = "layer"
-        self.cost_model.observe_step(run.train_ms / 1e3, plan.program.analysis.flops,
-                                     batch_size, self._dispatches(plan, mode))
         extra = self._extra(plan, monitor, run.total_epochs, hit, 1)
-        extra["compile_mode"] = mode
+        extra["compile_mode"] = self.planner.mode(plan)
         return self._metrics(plan, monitor, run, compile_s, time.perf_counter() - start, extra)
 
-    def _evaluate_group(self, plans: list[_Plan], start: float,
+    def _evaluate_group(self, plans: list[Plan], start: float,
                         deadline: float | None) -> list[Metrics]:
         """Train ``plans`` (one program) together; one :class:`Metrics` each."""
         first = plans[0]
@@ -422,12 +321,12 @@ class TrainingEvaluator:
         size = len(plans) if len(plans) == 1 else 1 << (len(plans) - 1).bit_length()
         size = min(size, max(len(plans), self.settings.group_size))
         loss_fn = loop.make_loss(first.settings["loss"])
+        self.planner.record_group(first, size)
         with self._lock:
             steps, hit = self._steps.get(first.key(size), lambda: compile_group_steps(
                 first.program, first.tx, loss_fn, batch_size=first.batch_size, size=size,
                 masked=masked, label_shape=self.data.y_train.shape[1:], settings=self.settings))
         compile_s = 0.0 if hit else steps.compile_s
-        self.cost_model.observe_compile(compile_s, masked=masked)
         members = []
         for plan in plans:
             emb = plan.embedding
@@ -444,37 +343,12 @@ class TrainingEvaluator:
         share = len(plans)
         out = []
         for plan, m in zip(plans, members, strict=True):
-            self.cost_model.observe_step(m.train_ms / 1e3 * size, first.program.analysis.flops,
-                                         first.batch_size * size)
             extra = self._extra(plan, m.monitor, m.total_epochs, hit, len(plans))
             extra.update(group_cost_s=wall, compile_mode="network")
             out.append(self._metrics(plan, m.monitor, m, compile_s / share, wall / share, extra))
         return out
 
     # ----------------------------------------------------------------- pieces
-    def _masked_compile(self, plan: _Plan) -> str:
-        """``"network"`` or ``"layer"``: how the masked form of ``plan`` compiles."""
-        return loop.resolve_compile(self.settings.masked_compile, plan.embedding.envelope,
-                                    plan.batch_size)
-
-    def _dispatches(self, plan: _Plan, mode: str | None = None) -> int:
-        """Programs one training step of ``plan`` dispatches (layer-wise: two per layer)."""
-        mode = mode or self._masked_compile(plan)
-        return 2 * len(plan.program.analysis.layers) if mode == "layer" else 1
-
-    def _masked_programs(self, plan: _Plan) -> int | None:
-        """Layer programs the layer-wise masked form of ``plan`` would compile (else None)."""
-        if self._masked_compile(plan) != "layer":
-            return None
-        return layerwise.missing_programs(plan.embedding.envelope, self._layers,
-                                          batch_size=plan.batch_size,
-                                          tx_key=plan.settings["optimizer"], masked=True)
-
-    def _masked_cached(self, plan: _Plan) -> bool:
-        if self._masked_compile(plan) == "layer":
-            return self._masked_programs(plan) == 0
-        return plan.key(1) in self._steps
-
     def _monitor(self, settings: dict[str, Any], start: float,
                  deadline: float | None) -> TerminationMonitor:
         limit = self.termination.time_limit_s
@@ -485,7 +359,7 @@ class TrainingEvaluator:
                                   loss_threshold=self._loss_threshold(settings["loss"]),
                                   deadline=own)
 
-    def _extra(self, plan: _Plan, monitor: TerminationMonitor, total_epochs: int, hit: bool,
+    def _extra(self, plan: Plan, monitor: TerminationMonitor, total_epochs: int, hit: bool,
                group_size: int) -> dict[str, Any]:
         return {"batch_size": plan.batch_size, "loss_threshold": monitor.loss_threshold,
                 "total_epochs": total_epochs, "compiled_cached": hit, "form": plan.form,
@@ -493,7 +367,7 @@ class TrainingEvaluator:
                 "device": jax.default_backend(),
                 "settings": {k: v for k, v in plan.settings.items() if _plain(v)}}
 
-    def _metrics(self, plan: _Plan, monitor: TerminationMonitor, run: Any, compile_s: float,
+    def _metrics(self, plan: Plan, monitor: TerminationMonitor, run: Any, compile_s: float,
                  cost_s: float, extra: dict[str, Any]) -> Metrics:
         analysis = plan.network.analysis
         fields = dict(

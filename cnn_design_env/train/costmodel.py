@@ -1,124 +1,195 @@
-"""Exact or masked: the choice per design, from estimated seconds (pure logic, no JAX).
+"""Exact or masked: the choice per design, a pure function of static costs (no JAX, no clock).
 
-A design trained in its own (exact) program pays a compilation unless that program is cached;
-trained masked (:mod:`.masked`) it runs its envelope's program, which serves every design of
-the same shape signature, but pays for the envelope's FLOPs on every step. :class:`CostModel`
-estimates both and picks the cheaper:
+A design trained in its own (exact) program pays a compilation unless that program was asked
+for before; trained masked (:mod:`.masked`) it runs its envelope's program, which serves every
+design of the same shape signature (layer-wise: every design with those layer configurations),
+but pays for the envelope's FLOPs on every step. :class:`CostModel` estimates both from
+constants calibrated once on a reference machine and picks the cheaper:
 
-* ``exact  = [compile_s unless cached] + steps * (overhead + 3 * flops * batch * s_per_flop)``
-* ``masked = [masked_compile_s unless cached] + steps * (overhead * dispatches + 3 *
-  envelope_flops * batch * s_per_flop)`` (``dispatches``: programs per step, two per layer
-  for layer-wise masked steps)
+* a new whole-network program costs ``compile_s``, a new layer program ``program_compile_s``;
+  a program later designs can reuse (a layer program, a masked envelope's program) is an
+  investment, charged only this design's share of it: ``1 / (1 + horizon * p)`` with ``p =
+  (d + 1) / (n + 2)`` the estimated chance that a later request wants it, ``d`` of the ``n``
+  earlier requests having wanted it (:meth:`ProgramLedger.new`), and ``horizon`` the later
+  requests expected;
+* a training step costs ``dispatches * overhead + 3 * flops * batch * seconds_per_flop``, with
+  ``overhead`` ``step_overhead_s`` per whole-network program and ``dispatch_s`` per layer
+  program (layer-wise steps dispatch two per layer).
 
-``masked_compile_s`` is what a masked evaluation not known to be cached compiled on average
-(zeros included: its programs are shared by every design of the signature, or of the layer
-configuration), starting at a quarter of a compilation: an investment later designs reuse.
-The compile times and the seconds per
-FLOP are learnt from the evaluations made (averages and a least-squares line): long trainings and
-envelopes far wider than the design favour the exact program, short trainings of small
-designs (a CPU search) the masked one.
+Which programs are new, and how often each was wanted, is counted by :class:`ProgramLedger`: the
+programs the owner's requests chose and could have used so far, in request order. Nothing
+measured enters: not wall-clock timings, not which programs a cache or the persistent store
+happens to hold, so the same designs in the same order get the same forms on a loaded or a quiet
+machine, with a cold or a warm store. The constants are in seconds of a 2-core CPU (``vgg_mini``
+on ``digits``, load ~1): only their ratios matter, and those change little with load. They are a
+field of :class:`~cnn_design_env.train.settings.TrainerSettings` (``costs``), so a machine that
+calibrates its own passes them in explicitly.
 
 Example:
     >>> model = CostModel(compile_s=1.0, seconds_per_flop=1e-10, step_overhead_s=1e-3)
     >>> model.choose(flops=1e5, envelope_flops=4e5, batch=32, steps=100,
-    ...              exact_cached=False, masked_cached=True)[0]
+    ...              exact_new=1.0, masked_new=0.0).form
     'masked'
     >>> model.choose(flops=1e5, envelope_flops=4e7, batch=32, steps=10_000,
-    ...              exact_cached=False, masked_cached=True)[0]
+    ...              exact_new=1.0, masked_new=0.0).form
     'exact'
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 
-import numpy as np
-
-WINDOW = 64
-"""Training steps the cost model fits its step-time line to."""
+MODES = ("network", "layer")
+"""How a form's programs compile: one per network, or one per layer configuration."""
 
 
-@dataclass
-class CostModel:
-    """Estimated seconds of the exact and the masked form of a design.
+@dataclass(frozen=True)
+class FormChoice:
+    """The cost model's answer for one design.
 
     Attributes:
-        compile_s: Seconds of one compilation of an exact program (learnt).
-        masked_compile_s: Seconds a masked evaluation compiles, on average (learnt).
-        program_compile_s: Seconds per layer program (layer-wise masked form, learnt).
-        amortize: Designs expected to share a new layer program.
-        seconds_per_flop: Training seconds per FLOP (learnt).
-        step_overhead_s: Fixed seconds per compiled program a step dispatches.
-        alpha: Weight of a new observation in the compile-time averages.
+        form: ``"exact"`` or ``"masked"``.
+        exact_s: Estimated seconds of the exact form.
+        masked_s: Estimated seconds of the masked form.
     """
 
-    compile_s: float = 1.0
-    masked_compile_s: float = 0.25
-    program_compile_s: float = 0.03
-    amortize: float = 4.0
-    seconds_per_flop: float = 5e-11
-    step_overhead_s: float = 2e-4
-    alpha: float = 0.3
-    _seen: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
+    form: str
+    exact_s: float
+    masked_s: float
 
-    def train_s(self, flops: float, batch: int, steps: int, dispatches: int = 1) -> float:
-        """Estimated training seconds of ``steps`` steps of ``batch`` images, each step
-        ``dispatches`` compiled programs (layer-wise steps: two per layer)."""
-        return steps * (self.step_overhead_s * dispatches
-                        + 3.0 * flops * batch * self.seconds_per_flop)
+    @property
+    def reason(self) -> str:
+        """The line recorded as ``Metrics.extra["form_reason"]``."""
+        return f"cost model: exact {self.exact_s:.2f} s, masked {self.masked_s:.2f} s (estimated)"
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Static estimated seconds of the exact and the masked form of a design.
+
+    Attributes:
+        compile_s: Seconds to compile one whole-network program.
+        program_compile_s: Seconds to compile one layer program (layer-wise forms).
+        horizon: Later requests expected to share a reusable new program (0: none).
+        seconds_per_flop: Training seconds per FLOP.
+        step_overhead_s: Fixed seconds of a step of one whole-network program.
+        dispatch_s: Fixed seconds per layer program a layer-wise step dispatches.
+
+    Raises:
+        ValueError: If a value is not a finite number > 0.
+    """
+
+    compile_s: float = 0.5
+    program_compile_s: float = 0.1
+    horizon: float = 16.0
+    seconds_per_flop: float = 1.5e-11
+    step_overhead_s: float = 5e-4
+    dispatch_s: float = 7.5e-5
+
+    def __post_init__(self) -> None:
+        for name in ("compile_s", "program_compile_s", "seconds_per_flop",
+                     "step_overhead_s", "dispatch_s"):
+            value = getattr(self, name)
+            if (isinstance(value, bool) or not isinstance(value, int | float)
+                    or not math.isfinite(value) or value <= 0):
+                raise ValueError(f"CostModel.{name} must be a finite number > 0, got {value!r}")
+        if not isinstance(self.horizon, int | float) or not 0 <= self.horizon < math.inf:
+            raise ValueError(f"CostModel.horizon must be a finite number >= 0, "
+                             f"got {self.horizon!r}")
+
+    def train_s(self, flops: float, batch: int, steps: int, *, mode: str = "network",
+                dispatches: int = 1) -> float:
+        """Estimated seconds of ``steps`` training steps of ``batch`` images of ``flops``
+        forward FLOPs each, each step ``dispatches`` programs compiled as ``mode``."""
+        overhead = self.step_overhead_s if _mode(mode) == "network" else self.dispatch_s
+        return steps * (overhead * dispatches + 3.0 * flops * batch * self.seconds_per_flop)
+
+    def compile_cost(self, new: float, *, mode: str = "network") -> float:
+        """Estimated seconds charged for ``new`` programs (a :meth:`ProgramLedger.new`
+        count) compiled as ``mode``."""
+        return new * (self.program_compile_s if _mode(mode) == "layer" else self.compile_s)
 
     def choose(self, *, flops: float, envelope_flops: float, batch: int, steps: int,
-               exact_cached: bool, masked_cached: bool, masked_dispatches: int = 1,
-               masked_programs: int | None = None) -> tuple[str, float, float]:
-        """``("exact" | "masked", exact seconds, masked seconds)``.
+               exact_new: float, masked_new: float, exact_mode: str = "network",
+               masked_mode: str = "network", exact_dispatches: int = 1,
+               masked_dispatches: int = 1) -> FormChoice:
+        """The cheaper form of a design of ``flops`` inside an envelope of ``envelope_flops``.
 
-        ``masked_programs``: how many (layer) programs the masked form would compile, when
-        known; it is then charged ``masked_programs * program_compile_s / amortize`` (the
-        programs serve every later design with those layers: an investment) instead of the
-        average ``masked_compile_s``.
+        Args:
+            flops: The design's forward FLOPs per image.
+            envelope_flops: Its envelope's forward FLOPs per image.
+            batch: Images per step.
+            steps: Training steps of the evaluation.
+            exact_new: Programs the exact form would compile, each weighted by its share
+                (:meth:`ProgramLedger.new`).
+            masked_new: The same for the masked form.
+            exact_mode: How the exact form compiles (see :data:`MODES`).
+            masked_mode: How the masked form compiles.
+            exact_dispatches: Programs one exact step dispatches.
+            masked_dispatches: Programs one masked step dispatches.
+
+        Returns:
+            The :class:`FormChoice` (ties go to the exact form).
         """
-        exact = (0.0 if exact_cached else self.compile_s) + self.train_s(flops, batch, steps)
-        compile_s = (self.masked_compile_s if masked_programs is None
-                     else masked_programs * self.program_compile_s / self.amortize)
-        masked = ((0.0 if masked_cached else compile_s)
-                  + self.train_s(envelope_flops, batch, steps, masked_dispatches))
-        return ("masked" if masked < exact else "exact"), exact, masked
+        exact = (self.compile_cost(exact_new, mode=exact_mode)
+                 + self.train_s(flops, batch, steps, mode=exact_mode,
+                                dispatches=exact_dispatches))
+        masked = (self.compile_cost(masked_new, mode=masked_mode)
+                  + self.train_s(envelope_flops, batch, steps, mode=masked_mode,
+                                 dispatches=masked_dispatches))
+        return FormChoice("masked" if masked < exact else "exact", exact, masked)
 
-    def observe_compile(self, seconds: float, *, masked: bool = False,
-                        programs: int | None = None) -> None:
-        """Learn from an evaluation that compiled ``seconds`` (exact: only real compiles;
-        ``programs``: how many layer programs that was)."""
-        if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not masked):
-            return
-        if programs:
-            self.program_compile_s += self.alpha * (seconds / programs - self.program_compile_s)
-        if masked:
-            self.masked_compile_s += self.alpha * (seconds - self.masked_compile_s)
-        else:
-            self.compile_s += self.alpha * (seconds - self.compile_s)
 
-    def observe_step(self, seconds: float, flops: float, batch: int,
-                     dispatches: int = 1) -> None:
-        """Learn from a training step of ``batch`` images of ``flops`` that took ``seconds``
-        and dispatched ``dispatches`` programs.
+class ProgramLedger:
+    """The programs requests chose and wanted so far, in request order (not what is compiled).
 
-        The last :data:`WINDOW` steps fit ``seconds = overhead * dispatches + s_per_flop * 3 *
-        flops * batch`` by least squares (both coefficients kept positive); with too few or
-        too similar observations the defaults stay.
-        """
-        work = 3.0 * flops * batch
-        if work <= 0 or not math.isfinite(seconds) or seconds <= 0:
-            return
-        self._seen.append((float(dispatches), work, float(seconds)))
-        del self._seen[:-WINDOW]
-        if len(self._seen) < 4:
-            return
-        data = np.asarray(self._seen)
-        scale = np.maximum(data[:, 2], 1e-9)  # relative errors: small steps count as much
-        design = data[:, :2] / scale[:, None]
-        if np.linalg.matrix_rank(design) < 2:
-            return
-        (overhead, per_flop), *_ = np.linalg.lstsq(design, np.ones(len(data)), rcond=None)
-        if overhead > 0 and per_flop > 0:
-            self.step_overhead_s, self.seconds_per_flop = float(overhead), float(per_flop)
+    Example:
+        >>> ledger = ProgramLedger()
+        >>> ledger.new([("a",), ("b",)])
+        2.0
+        >>> ledger.record(chosen=[("a",)], wanted=[("a",), ("b",)])
+        >>> ledger.new([("a",), ("b",)])  # a: asked for; b: wanted by the one request
+        1.0
+        >>> round(ledger.new([("b",)], horizon=3.0), 3)  # 3 more requests, 2/3 want b
+        0.333
+    """
+
+    def __init__(self) -> None:
+        self._asked: set[Hashable] = set()
+        self._wanted: Counter[Hashable] = Counter()
+        self._requests = 0
+
+    def __len__(self) -> int:
+        return len(self._asked)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._asked
+
+    def new(self, keys: Iterable[Hashable], *, horizon: float = 0.0) -> float:
+        """The programs of ``keys`` not asked for before, each counted as the share of it
+        this request pays: ``1 / (1 + horizon * (d + 1) / (n + 2))``, with ``d`` of the ``n``
+        earlier requests having wanted it (``(d + 1) / (n + 2)``: the chance a later request
+        wants it too; ``horizon``: later requests expected; ``0``: every program in full).
+        Duplicates count once."""
+        if horizon < 0 or not math.isfinite(horizon):
+            raise ValueError(f"horizon must be a finite number >= 0, got {horizon!r}")
+        n = self._requests
+        return float(sum(1.0 / (1.0 + horizon * (self._wanted[key] + 1) / (n + 2))
+                         for key in set(keys) if key not in self._asked))
+
+    def record(self, *, chosen: Iterable[Hashable], wanted: Iterable[Hashable] = ()) -> None:
+        """Record one request: the programs it ``chosen`` (now asked for) and every program
+        it could have used (``wanted``, whichever form it chose; ``chosen`` included)."""
+        chosen = set(chosen)
+        self._asked.update(chosen)
+        self._wanted.update(set(wanted) | chosen)
+        self._requests += 1
+
+
+def _mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"unknown compile mode {mode!r}; expected one of {MODES}")
+    return mode

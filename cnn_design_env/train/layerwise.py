@@ -103,23 +103,30 @@ def _ident(network: Network, info: LayerInfo, batch_size: int, masked: bool) -> 
             info.output_shape, info.projected, network.space.task, batch_size, masked)
 
 
-def missing_programs(network: Network, cache: LayerCache, *, batch_size: int,
-                     tx_key: Hashable, masked: bool = False) -> int:
-    """How many layer programs :func:`layer_steps` would compile for ``network`` now
-    (the loss and statistics programs not counted)."""
-    count = 0
+def program_keys(network: Network, *, batch_size: int, tx_key: Hashable,
+                 masked: bool = False) -> list[tuple]:
+    """The :class:`LayerCache` keys of the layer programs :func:`layer_steps` uses for
+    ``network`` (the loss and statistics programs not counted)."""
+    keys: list[tuple] = []
     for info in network.analysis.layers:
         if info.kind == "input":
             continue
         ident = _ident(network, info, batch_size, masked)
         params = _abstract_layer(info)[0]
-        keys = [("fwd", ident), ("bwd", ident, tx_key)]
+        keys += [("fwd", ident), ("bwd", ident, tx_key)]
         if info.kind in ("batchnorm", "dropout"):
             keys.append(("inf", ident))
         if params:
             keys.append(("opt", tuple(sorted((k, v.shape) for k, v in params.items())), tx_key))
-        count += sum(key not in cache for key in keys)
-    return count
+    return keys
+
+
+def missing_programs(network: Network, cache: LayerCache, *, batch_size: int,
+                     tx_key: Hashable, masked: bool = False) -> int:
+    """How many layer programs :func:`layer_steps` would compile for ``network`` now
+    (the loss and statistics programs not counted)."""
+    keys = program_keys(network, batch_size=batch_size, tx_key=tx_key, masked=masked)
+    return sum(key not in cache for key in set(keys))
 
 
 class _Layer:

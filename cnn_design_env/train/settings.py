@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cnn_design_env.train.compiler import compiler_options
+from cnn_design_env.train.costmodel import CostModel
 from cnn_design_env.train.jaxcache import ProgramStore, default_cache_dir
 
 FORMS = ("auto", "exact", "masked")
 """How a design is trained: its own program, a masked program of its shape signature, or
-chosen per design by the cost model (:mod:`cnn_design_env.train.costmodel`)."""
+chosen per design by the static cost model (:mod:`cnn_design_env.train.costmodel`)."""
 DEFAULT = "default"
 """``cache_dir`` value meaning :func:`~cnn_design_env.train.jaxcache.default_cache_dir`."""
 
@@ -54,6 +55,9 @@ class TrainerSettings:
             :func:`~cnn_design_env.train.loop.resolve_compile`). Groups of
             ``evaluate_many`` always compile one program per envelope.
         group_size: Most designs trained together in one ``vmap`` by ``evaluate_many``.
+        costs: The static :class:`~cnn_design_env.train.costmodel.CostModel` that picks the
+            form with ``form="auto"`` (calibrated constants, nothing measured at run time, so
+            the choice is reproducible on any load and with any cache state).
 
     Raises:
         ValueError: On an unknown form or a size below 1.
@@ -66,6 +70,7 @@ class TrainerSettings:
     form: str = "auto"
     masked_compile: str = "auto"
     group_size: int = 4
+    costs: CostModel = field(default_factory=CostModel)
 
     def __post_init__(self) -> None:
         if isinstance(self.xla_options, Mapping):
@@ -82,6 +87,8 @@ class TrainerSettings:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"TrainerSettings.{name} must be an integer >= 1, "
                                  f"got {value!r}")
+        if not isinstance(self.costs, CostModel):
+            raise ValueError(f"TrainerSettings.costs must be a CostModel, got {self.costs!r}")
         if self.cache_dir is not None and self.cache_dir != DEFAULT:
             object.__setattr__(self, "cache_dir", str(Path(self.cache_dir).expanduser()))
 
