@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_evaluation_arguments(parser, space_default="vgg_mini")
     parser.add_argument("--methods", required=True,
                         help="comma-separated methods: random, evolution, tpe, gp, nsga2, "
-                             "qlearning, marl, registered ones or package.module:factory")
+                             "qlearning, marl, asha, hyperband, bohb (tables only), "
+                             "registered ones or package.module:factory")
     parser.add_argument("--seeds", type=int, default=20,
                         help="seeds 0..N-1 (default 20)")
     parser.add_argument("--budget", type=float, required=True,

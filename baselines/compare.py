@@ -66,6 +66,7 @@ from cnn_design_env.evaluators import Evaluator, Metrics, safe_evaluate
 from cnn_design_env.evaluators.executors import EvaluatorSpec
 from cnn_design_env.reward import PaperReward, Reward, WeightedReward, reward_label
 from cnn_design_env.run.recommend import TOP_K
+from cnn_design_env.search.searcher import evaluator_for
 from cnn_design_env.space import Design
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
@@ -237,13 +238,15 @@ def benchmark(methods: Sequence[str], evaluator: Evaluator, reward: Reward, *,
                 if budget_episodes is not None and takes_budget(method):
                     kwargs.setdefault("budget", int(budget_episodes))
                 searcher = make_searcher(method, evaluator.space, seed=seed, **kwargs)
+                # a multi-fidelity method answers repeats at other epochs: never replayed
+                target = source if evaluator_for(searcher, evaluator) is None else evaluator
             except Exception as error:  # e.g. an optional dependency is missing
                 history = History(method, seed, evaluator.space.name, budget_episodes,
                                   budget_seconds, stopped="error",
                                   error=f"method {method!r} could not be built: "
                                         f"{type(error).__name__}: {error}")
             else:
-                history = run(searcher, source, reward, budget_episodes=budget_episodes,
+                history = run(searcher, target, reward, budget_episodes=budget_episodes,
                               budget_seconds=budget_seconds, seed=seed, method=method,
                               executor=executor, in_flight=in_flight, spec=spec,
                               time_limit_s=time_limit_s)

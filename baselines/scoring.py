@@ -17,6 +17,7 @@ from baselines.runner import History
 from cnn_design_env.evaluators import Evaluator
 from cnn_design_env.reward import Reward
 from cnn_design_env.run.recommend import is_table
+from cnn_design_env.search.fidelity import is_partial
 
 
 def table_quality(evaluator: Evaluator, reward: Reward
@@ -34,21 +35,26 @@ def quality_curve(history: History, result: Any) -> np.ndarray:
 
     After ``t`` evaluations: of the ``top_k`` designs with the highest mean observed reward so
     far (ties: seen first), the best true quality (what the final choice on the table's recorded
-    seeds recommends).
+    seeds recommends). Observations a multi-fidelity method made below full fidelity
+    (:func:`~cnn_design_env.search.fidelity.is_partial`) are ranked only while the run has no
+    full-fidelity one, as the runner's final choice does.
     """
     if result.quality is None or result.row_of is None:
         return np.full(len(history), math.nan)
-    stats: dict[tuple[int, ...], list[float]] = {}
+    full: dict[tuple[int, ...], list[float]] = {}
+    partial: dict[tuple[int, ...], list[float]] = {}
     quality: dict[tuple[int, ...], float] = {}
     out = np.empty(len(history))
     for t, e in enumerate(history):
         key = e.design.actions
+        stats = partial if is_partial(e.metrics) else full
         entry = stats.setdefault(key, [0.0, 0.0, float(t)])
         entry[0] += e.reward
         entry[1] += 1
         if key not in quality:
             quality[key] = float(result.quality[result.row_of(key)])
-        top = heapq.nsmallest(result.top_k, stats.items(),
+        ranked = full if full else partial
+        top = heapq.nsmallest(result.top_k, ranked.items(),
                               key=lambda item: (-item[1][0] / item[1][1], item[1][2]))
         out[t] = max(quality[d] for d, _ in top)
     return out

@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "plots) that 'cnn-design resume' continues and 'cnn-design show' prints.")
     add_evaluation_arguments(parser, space_default="vgg_mini")
     parser.add_argument("--method", default="marl", help="marl (the paper's agents, default), "
-                        "a baseline (random, evolution, tpe, gp, nsga2, qlearning), a method "
+                        "a baseline (random, evolution, tpe, gp, nsga2, qlearning; asha, "
+                        "hyperband, bohb on a table), a method "
                         "registered by another package, or package.module:factory "
                         "(factory(space, seed=..., **options))")
     parser.add_argument("--episodes", type=positive_int, default=None, metavar="N",

@@ -41,7 +41,8 @@ from cnn_design_env.run.progress import Progress
 from cnn_design_env.run.recommend import EXTRA_SEEDS, TOP_K, recommend
 from cnn_design_env.run.summary import design_table, recommendation_line, summarize
 from cnn_design_env.search import plugins
-from cnn_design_env.search.searcher import bind_storage, facts
+from cnn_design_env.search.fidelity import full_fidelity
+from cnn_design_env.search.searcher import bind_storage, evaluator_for, facts
 from cnn_design_env.space import SearchSpace
 
 
@@ -126,6 +127,7 @@ def start(config: RunConfig, out: str | os.PathLike[str], *, overwrite: bool = F
             # building the evaluator loads the data (and the trainer); the searcher may import
             space = build_evaluator(config.evaluator).space
             searcher = _bound_searcher(config, space, run, run_id)
+            _own_evaluator(config, searcher)  # a refused evaluator is said before any work
         except BaseException:
             _undo_create(run, existed)  # leave no half-made run that blocks a retry
             raise
@@ -148,6 +150,22 @@ def _bound_searcher(config: RunConfig, space: SearchSpace, run: RunDir, run_id: 
     # named as optuna.load_study reads it: the run folder and its short identity
     bind_storage(searcher, run.path, f"{run.path.resolve().name}-{run_id[:8]}")
     return searcher
+
+
+def _own_evaluator(config: RunConfig, searcher: Any) -> Any | None:
+    """The evaluator of a searcher that picks each ask's fidelity (its ``evaluator_for``
+    hook: the multi-fidelity methods), or ``None`` (evaluate ``config.evaluator`` anywhere).
+
+    Raises:
+        ValueError: If the searcher refuses the evaluator, or more than one worker is asked
+            (such a searcher is evaluated in this process, one evaluation at a time).
+    """
+    own = evaluator_for(searcher, build_evaluator(config.evaluator))
+    if own is not None and (config.workers != 1 or config.scheduler):
+        raise ValueError(f"method {config.method!r} chooses the fidelity of each evaluation and "
+                         "is evaluated in this process, one at a time: run it with --workers 1 "
+                         "and no --scheduler")
+    return own
 
 
 def check_run(run: RunDir) -> tuple[RunConfig, dict[str, Any], str]:
@@ -278,6 +296,8 @@ def _execute(run: RunDir, config: RunConfig, state: LoopState, completed: dict[i
     label = f"{config.method} {config.space}"
     status = "interrupted"
     loop: SearchLoop | None = None
+    # a multi-fidelity searcher: its own evaluator, never the cache (a repeat is the next rung)
+    own = _own_evaluator(config, state.searcher)
     try:
         with open_executor(workers=config.workers, scheduler=config.scheduler,
                            timeout=config.scheduler_timeout) as executor, \
@@ -285,11 +305,11 @@ def _execute(run: RunDir, config: RunConfig, state: LoopState, completed: dict[i
                 Progress(config.episodes, initial=state.told, records=done,
                          description=label, enabled=progress, stream=stream) as bar:
             loop = SearchLoop(
-                state, spec=config.evaluator, executor=executor,
+                state, spec=config.evaluator if own is None else own, executor=executor,
                 reward=PaperReward(**config.reward), episodes=config.episodes,
                 in_flight=config.in_flight, journal=journal,
                 checkpoint_path=run.checkpoint_path, completed=completed,
-                cache=config.cache, wall_offset=state.wall_s,
+                cache=config.cache and own is None, wall_offset=state.wall_s,
                 worker=_worker_label(config), stop_on_convergence=config.stop_on_convergence,
                 on_tell=[bar], time_limit_s=config.eval_timeout_s, replay=replay,
                 identity=document, method=config.method)
@@ -328,7 +348,8 @@ def final_choice(config: RunConfig, records: Sequence[Record], *, k: int = TOP_K
     """
     evaluator = build_evaluator(config.evaluator)
     reward = PaperReward(**config.reward)
-    observed = [(r.design.actions, r.reward, r.metrics) for r in records]
+    observed = [(r.design.actions, r.reward, r.metrics)
+                for r in full_fidelity(records, lambda r: r.metrics)]
     choice = recommend(
         observed,
         lambda design, seed: evaluate_task(config.evaluator, design.actions, seed,

@@ -18,6 +18,12 @@ designs with the highest mean reward are re-evaluated on ``extra_seeds`` new see
 evaluator answers from every recorded seed) and the best mean is ``History.recommendation``
 (:mod:`cnn_design_env.run.recommend`). These re-evaluations are not part of the budget.
 
+**A searcher choosing its own fidelity** (its :meth:`~cnn_design_env.search.Searcher.
+evaluator_for` hook returns an evaluator: ASHA, Hyperband, BOHB on a table's epoch curves) is
+evaluated through that evaluator, in this process, one at a time (``executor``, ``spec`` and
+``in_flight`` are not used), and the final choice ranks its full-fidelity observations only
+(:mod:`cnn_design_env.search.fidelity`).
+
 Example:
     >>> from cnn_design_env.evaluators.tabular import TabularEvaluator
     >>> from cnn_design_env.reward import PaperReward
@@ -46,6 +52,8 @@ from cnn_design_env.reward import Reward
 from cnn_design_env.run.journal import Record
 from cnn_design_env.run.loop import MethodError, SearchLoop, check_budget, fresh_state
 from cnn_design_env.run.recommend import EXTRA_SEEDS, TOP_K, Recommendation, recommend
+from cnn_design_env.search.fidelity import full_fidelity
+from cnn_design_env.search.searcher import evaluator_for
 from cnn_design_env.space import Design
 
 logger = logging.getLogger(__name__)
@@ -238,10 +246,14 @@ def run(searcher: Any, evaluator: Evaluator, reward: Reward, *,
         ``error`` set (the final choice is still made from what was evaluated).
 
     Raises:
-        ValueError: On a missing or non-positive budget, or mismatched spaces.
+        ValueError: On a missing or non-positive budget, mismatched spaces, or an evaluator the
+            searcher refuses (its ``evaluator_for`` hook).
     """
     check_budget(budget_episodes, budget_seconds, wall_seconds)
     _check_spaces(searcher, evaluator)
+    own = evaluator_for(searcher, evaluator)
+    if own is not None:  # the searcher picks each ask's fidelity: in-process, one at a time
+        spec, executor, in_flight = own, InlineExecutor(), 1
     name = method or getattr(searcher, "name", type(searcher).__name__)
     records: list[Record] = []
     search_s: dict[int, float] = {}
@@ -273,7 +285,8 @@ def run(searcher: Any, evaluator: Evaluator, reward: Reward, *,
     history.stopped, history.error = stopped, error
     if top_k is not None and history.evaluations:
         history.recommendation = recommend(
-            [(e.design.actions, e.reward, e.metrics) for e in history.evaluations],
+            [(e.design.actions, e.reward, e.metrics)
+             for e in full_fidelity(history.evaluations, lambda e: e.metrics)],
             lambda design, s: safe_evaluate(evaluator, design, seed=s), reward, k=top_k,
             extra_seeds=extra_seeds, seed=seed, evaluator=evaluator)
     history.wall_s = time.perf_counter() - start

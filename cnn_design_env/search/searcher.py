@@ -18,7 +18,12 @@ them; the module-level functions of the same names apply the defaults.
 * :meth:`~Searcher.facts` ``() -> dict``: what it knows beyond the journal, for the summary;
 * :meth:`~Searcher.state_dict` / :meth:`~Searcher.load_state_dict`: its state as plain data
   (JSON + NumPy arrays) for the checkpoint (default: none, a resume replays the journal);
-* :meth:`~Searcher.bind_storage` ``(directory, study_name)``: keep a study in the run folder.
+* :meth:`~Searcher.bind_storage` ``(directory, study_name)``: keep a study in the run folder;
+* :meth:`~Searcher.evaluator_for` ``(evaluator) -> evaluator | None``: an evaluator answering
+  this searcher's asks at the fidelity it chooses (multi-fidelity methods: epochs of a table's
+  curves); default ``None``. A searcher that returns one is evaluated through it, in the
+  calling process, one evaluation at a time and never from the run's cache (its repeated asks
+  are other fidelities of one training run); the final choice still uses the evaluator given.
 
 Rules every searcher follows (the contract test in ``tests/baselines`` checks them): all
 randomness comes from ``seed``; ``ask`` returns a design of ``self.space``; ``tell`` accepts any
@@ -126,6 +131,15 @@ class Searcher(ABC):
         (default: nothing to keep)."""
         return
 
+    def evaluator_for(self, evaluator: Any) -> Any | None:
+        """An evaluator answering this searcher's asks at the fidelity it chooses, built on
+        ``evaluator`` (default ``None``: evaluate with ``evaluator`` as it is).
+
+        Raises:
+            ValueError: If the searcher needs another kind of evaluator (naming it).
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed})"
 
@@ -180,5 +194,16 @@ def bind_storage(searcher: Any, directory: str | os.PathLike[str], study_name: s
         hook(directory, study_name)
 
 
+def evaluator_for(searcher: Any, evaluator: Any) -> Any | None:
+    """``searcher.evaluator_for(evaluator)`` (``None`` without the hook: no fidelity of its own).
+
+    Raises:
+        ValueError: If the searcher refuses ``evaluator`` (e.g. a multi-fidelity method given an
+            evaluator without epoch curves).
+    """
+    hook = _hook(searcher, "evaluator_for")
+    return hook(evaluator) if hook is not None else None
+
+
 __all__ = ["NOT_CONVERGED", "Convergence", "Searcher", "bind_storage", "can_ask_ahead",
-           "convergence", "facts", "next_phase"]
+           "convergence", "evaluator_for", "facts", "next_phase"]
