@@ -3,7 +3,8 @@
 * :class:`SharedQAgents`: the paper's multi-agent Q-learning, one Q-table per edge of the agent
   graph shared by the two agents it joins (Algorithms 1-3, two phases, convergence).
 * :class:`IndependentQAgents`: the ablation with one independent Q-vector per agent.
-* :func:`train`: the AEC training loop (history, callbacks, checkpoints, resume).
+* :func:`train`: the textbook AEC loop on the project's one runner (history, callbacks, the
+  runner's journal and checkpoint, resume).
 
 The tabular teams and the loop import NumPy only (no JAX, no PettingZoo).
 

@@ -1,10 +1,12 @@
-"""Save and restore a team (and optionally a training run) in one ``.npz`` file.
+"""Save and restore a team alone in one ``.npz`` file (the run checkpoint's file format).
 
 The file holds the team's arrays (Q-tables, visit counts, experienced designs) as NumPy arrays and
 everything else (parameters, schedules, counters, the generator's ``bit_generator.state``, the
-episode in progress, and any ``extra`` document such as a training loop's history) as one JSON
-document stored under the key ``"meta.json"``. No pickle: it loads with ``allow_pickle=False``.
-Writes are atomic (a temporary file renamed over the target).
+episode in progress, and any ``extra`` document) as one JSON document stored under the key
+``"meta.json"``: :func:`cnn_design_env.run.checkpoint.write_document`, as the runner writes its
+checkpoints (a training run of :func:`agents.train` is checkpointed by the runner itself, team
+included). No pickle: it loads with ``allow_pickle=False``. Writes are atomic (a temporary file
+renamed over the target).
 
 Example:
     >>> import tempfile, os
@@ -22,21 +24,19 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from cnn_design_env.run.layout import atomic_write
+from cnn_design_env.run.checkpoint import META_KEY, read_document, write_document
 
 __all__ = ["META_KEY", "load_checkpoint", "save_checkpoint"]
 
-META_KEY = "meta.json"
 FORMAT = 1
+WHAT = "readable team checkpoint"
 
 
 class _Stateful(Protocol):
@@ -57,11 +57,9 @@ def save_checkpoint(path: str | os.PathLike[str], team: _Stateful,
         TypeError: If ``extra`` is not JSON-serialisable.
     """
     arrays, meta = team.state_dict()
-    document = json.dumps({"format": FORMAT, "team": meta, "extra": dict(extra or {})})
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, lambda handle: np.savez(handle, **{META_KEY: np.array(document)},
-                                                 **arrays))
+    write_document(target, {"format": FORMAT, "team": meta, "extra": dict(extra or {})}, arrays)
     return str(path)
 
 
@@ -74,17 +72,7 @@ def load_checkpoint(path: str | os.PathLike[str], team: _Stateful) -> dict[str, 
             a pickle, an object array), or was saved by another team class or for another space;
             the message names the file.
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no team checkpoint at {os.fspath(path)!r}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if META_KEY not in data.files:
-                raise ValueError(f"no {META_KEY!r} entry")
-            document = json.loads(str(data[META_KEY]))
-            arrays = {name: data[name] for name in data.files if name != META_KEY}
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{os.fspath(path)!r} is not a readable team checkpoint (an .npz with a "
-                         f"{META_KEY!r} entry): {type(error).__name__}: {error}") from error
+    arrays, document = read_document(path, what=WHAT)
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         document = document if isinstance(document, dict) else {}
         raise ValueError(f"{os.fspath(path)!r} has checkpoint format {document.get('format')!r}; "

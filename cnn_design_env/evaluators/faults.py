@@ -42,11 +42,14 @@ class EvaluationTimeout(BaseException):
     """
 
 
+_NUMERIC = tuple(sorted(NUMERIC_FIELDS))
+
+
 def nonfinite_fields(metrics: Metrics) -> list[str]:
     """``"name=value"`` of every numeric field or curve entry of ``metrics`` that is NaN or
     infinite."""
     bad = []
-    for name in sorted(NUMERIC_FIELDS):
+    for name in _NUMERIC:
         value = getattr(metrics, name)
         if value is not None and not math.isfinite(float(value)):
             bad.append(f"{name}={float(value)}")

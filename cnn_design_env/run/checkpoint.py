@@ -120,11 +120,7 @@ def _searcher_state(searcher: Any) -> tuple[dict[str, np.ndarray], dict[str, Any
         arrays, meta = searcher.state_dict()
     except NotImplementedError:  # e.g. a TeamSearcher whose team keeps no state protocol
         return None
-    for name, array in arrays.items():
-        if np.asarray(array).dtype == object:
-            raise TypeError(f"{type(searcher).__name__}.state_dict(): array {name!r} holds "
-                            "Python objects; a checkpoint holds plain numbers only")
-    return dict(arrays), dict(meta)
+    return dict(arrays), dict(meta)  # object arrays are refused by write_document
 
 
 def document(state: LoopState) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -141,6 +137,56 @@ def document(state: LoopState) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, meta
 
 
+def write_document(path: str | os.PathLike[str], meta: Mapping[str, Any],
+                   arrays: Mapping[str, np.ndarray]) -> Path:
+    """Write ``meta`` (as JSON, under ``meta.json``) and ``arrays`` to the ``.npz`` at ``path``,
+    atomically (never through a symbolic link); returns the path. The one file format of the
+    run checkpoint and of a team saved alone (``agents.checkpoint``).
+
+    Raises:
+        TypeError: If ``meta`` is not JSON or an array holds Python objects.
+    """
+    from cnn_design_env.run.layout import atomic_write
+
+    for name, array in arrays.items():
+        if np.asarray(array).dtype == object:
+            raise TypeError(f"array {name!r} holds Python objects; a checkpoint holds plain "
+                            "numbers only")
+    text = json.dumps(dict(meta), allow_nan=True)
+    return atomic_write(path, lambda handle: np.savez(handle, **{META_KEY: np.array(text)},
+                                                      **arrays))
+
+
+def read_document(path: str | os.PathLike[str], *, what: str = "cnn-design checkpoint"
+                  ) -> tuple[dict[str, np.ndarray], Any]:
+    """The arrays and the JSON document of a file written by :func:`write_document`, read with
+    ``allow_pickle=False`` (no object array, no code comes out of it).
+
+    Args:
+        path: The ``.npz`` file.
+        what: What the file should be, for the error messages.
+
+    Raises:
+        FileNotFoundError: If ``path`` is missing.
+        CheckpointError: If it is not such a file (naming it and ``what``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no {what} at {str(path)!r}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if META_KEY not in data.files:
+                raise CheckpointError(f"{path}: not a {what} (no {META_KEY})")
+            meta = json.loads(str(data[META_KEY]))
+            arrays = {name: data[name] for name in data.files if name != META_KEY}
+    except CheckpointError:
+        raise
+    except Exception as error:  # whatever a damaged zip or JSON raises: the file is unusable
+        raise CheckpointError(f"{path}: checkpoint is corrupted or not a {what} "
+                              f"({type(error).__name__}: {error})") from error
+    return arrays, meta
+
+
 def save(path: str | os.PathLike[str], state: LoopState,
          identity: Mapping[str, Any] | None = None) -> Path:
     """Write ``state`` to ``path`` atomically (never through a symbolic link); returns the path.
@@ -153,13 +199,9 @@ def save(path: str | os.PathLike[str], state: LoopState,
     Raises:
         TypeError: If the searcher's state holds Python objects or is not JSON.
     """
-    from cnn_design_env.run.layout import atomic_write
-
     arrays, meta = document(state)
     meta["identity"] = dict(identity or {})
-    text = json.dumps(meta, allow_nan=True)
-    return atomic_write(path, lambda handle: np.savez(handle, **{META_KEY: np.array(text)},
-                                                      **arrays))
+    return write_document(path, meta, arrays)
 
 
 def read(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -169,20 +211,7 @@ def read(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str,
         FileNotFoundError: If ``path`` is missing.
         CheckpointError: If it is not a whole checkpoint of this format.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if META_KEY not in data.files:
-                raise CheckpointError(f"{path}: not a cnn-design checkpoint (no {META_KEY})")
-            meta = json.loads(str(data[META_KEY]))
-            arrays = {name: data[name] for name in data.files if name != META_KEY}
-    except CheckpointError:
-        raise
-    except Exception as error:  # whatever a damaged zip or JSON raises: the file is unusable
-        raise CheckpointError(f"{path}: checkpoint is corrupted or not a cnn-design checkpoint "
-                              f"({type(error).__name__}: {error})") from error
+    arrays, meta = read_document(path)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise CheckpointError(f"{path}: checkpoint format {found!r} is not supported "
@@ -249,4 +278,5 @@ def load(path: str | os.PathLike[str], searcher: Any, *, run_id: str | None = No
 
 
 __all__ = ["CheckpointError", "FORMAT", "LoopState", "PendingAsk", "RunMismatchError",
-           "check_identity", "document", "has_state", "load", "read", "save"]
+           "check_identity", "document", "has_state", "load", "read", "read_document", "save",
+           "write_document"]

@@ -2,14 +2,15 @@
 
 The one runner of the project: ``cnn-design search``/``resume``/``benchmark`` run it on disk
 (:mod:`cnn_design_env.run.session`), the Python API in memory (:func:`cnn_design_env.search.run`,
-``baselines.run``). It serves every method (the paper's agents through ``baselines.TeamSearcher``
-and every baseline)::
+``baselines.run``) and ``agents.train`` (a team playing the AEC env, as one searcher whose ``ask``
+plays an episode). It serves every method (the paper's agents through
+:class:`~cnn_design_env.search.team.TeamSearcher` and every baseline)::
 
     while no budget is spent (evaluations, simulated seconds, wall seconds):
         while in_flight < K and budget left and searcher.can_ask_ahead(in_flight):
             design = searcher.ask(); seed = draw(seeds); submit(design, seed)
         wait for the oldest design in flight (journal every evaluation as it completes)
-        searcher.tell(oldest); checkpoint
+        searcher.tell(oldest); checkpoint (every ``checkpoint_every`` tells)
 
 Budgets and stopping rules, the same for every method: before each ask the loop stops asking
 once ``episodes`` evaluations were asked, the simulated cost told so far (the sum of
@@ -145,7 +146,11 @@ class SearchLoop:
         episodes: Evaluations in total (resumed ones included; ``None``: no such budget).
         in_flight: ``K``: evaluations kept in flight when the searcher can batch.
         journal: The run's journal (opened for append; ``None``: none kept).
-        checkpoint_path: Where to save ``state`` after every tell (``None``: nowhere).
+        checkpoint_path: Where to save ``state`` (``None``: nowhere): when the run starts, after
+            every ``checkpoint_every`` tells and when it stops.
+        checkpoint_every: Tells between checkpoints (default 1: after every tell; 0: only when
+            the run starts and stops). A resume from an older checkpoint asks again what was
+            told since, taking each result from the journal.
         budget_seconds: Simulated cost (sum of ``metrics.cost_s``) after which nothing more is
             asked.
         wall_seconds: Wall seconds (all sessions) after which nothing more is asked.
@@ -172,8 +177,12 @@ class SearchLoop:
                  on_tell: Iterable[TellCallback] = (), time_limit_s: float | None = None,
                  replay: bool = False, identity: Mapping[str, Any] | None = None,
                  budget_seconds: float | None = None, wall_seconds: float | None = None,
-                 method: str | None = None) -> None:
+                 method: str | None = None, checkpoint_every: int = 1) -> None:
         check_budget(episodes, budget_seconds, wall_seconds)
+        if isinstance(checkpoint_every, bool) or int(checkpoint_every) != checkpoint_every \
+                or checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be a non-negative integer, got "
+                             f"{checkpoint_every!r}")
         self.method = method or getattr(state.searcher, "name", type(state.searcher).__name__)
         self.state = state
         self.spec = spec
@@ -185,6 +194,7 @@ class SearchLoop:
         self.in_flight = max(1, int(in_flight))
         self.journal = journal
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
+        self.checkpoint_every = int(checkpoint_every)
         self.completed = dict(completed or {})
         self.cache = cache
         self.worker = worker
@@ -219,6 +229,12 @@ class SearchLoop:
             ValueError: If the journal lacks an evaluation the checkpoint says was told.
             MethodError: If the method fails (everything completed is journaled).
         """
+        self.stopped = self._run()
+        if self.checkpoint_every != 1:  # otherwise saved at the last tell already
+            self.checkpoint()
+        return self.stopped
+
+    def _run(self) -> str:
         state = self.state
         for index in range(state.told):
             record = self.completed.get(index)
@@ -234,14 +250,12 @@ class SearchLoop:
         self.checkpoint()
         while True:
             if self.stop_on_convergence and convergence(state.searcher)[0]:
-                self.stopped = "converged"
-                return self.stopped
+                return "converged"
             spent = self.spent()
             if not spent:
                 self._fill()
             if not self._queue:
-                self.stopped = spent or "budget_episodes"
-                return self.stopped
+                return spent or "budget_episodes"
             self._wait_for_head()
             self._tell(self._queue.popleft())
 
@@ -264,7 +278,7 @@ class SearchLoop:
         self._zero_streak = self._zero_streak + 1 if metrics.cost_s <= 0 else 0
 
     def checkpoint(self) -> None:
-        """Save the state (called after every tell; not while replaying the journal)."""
+        """Save the state (see ``checkpoint_every``; not while replaying the journal)."""
         if self.checkpoint_path is None or self.state.told < self._replay_until:
             return
         self.state.pending = [item.ask for item in self._queue]
@@ -371,7 +385,8 @@ class SearchLoop:
         self.last_search_s = item.search_s + time.perf_counter() - start
         self._count_cost(record.metrics)
         state.told += 1
-        self.checkpoint()
+        if self.checkpoint_every and state.told % self.checkpoint_every == 0:
+            self.checkpoint()
         for callback in self.on_tell:
             callback(record, state)
 

@@ -22,6 +22,9 @@ from agents import (
     save_checkpoint,
     train,
 )
+from agents.loop import journal_path
+from cnn_design_env.run import checkpoint
+from cnn_design_env.run.journal import read_journal
 from cnn_design_env.space import Design, get_space, list_spaces
 
 
@@ -135,8 +138,12 @@ def test_resumed_run_continues_identically(tmp_path, team_class):
                     resume=True)
     assert resumed.history == full.history
     assert team.exploration_episodes == 15 and team.coin == "agent"
-    extra = load_checkpoint(path, team_class(space, seed=0))
-    assert len(extra["history"]) == 40
+    # the runner's files: its checkpoint (JSON + npz, no pickle) and the journal of every episode
+    arrays, meta = checkpoint.read(path)
+    assert meta["told"] == 40 and all(a.dtype != object for a in arrays.values())
+    journaled = read_journal(journal_path(path)).ordered()
+    assert [(r.design.actions, r.reward) for r in journaled] == [
+        (r.design, r.reward) for r in full.history]
 
 
 def test_checkpoint_round_trip_mid_episode(tmp_path, observe):
@@ -226,3 +233,62 @@ def test_a_nan_evaluation_through_the_env_is_a_terminated_episode_not_a_crash():
     assert all(r.reward == -1.0 and r.metrics["terminated"] for r in nan_records)
     assert all("accuracy" in r.metrics["reason"] for r in nan_records)
     assert result.best.reward > -1.0 and math.isfinite(result.best.reward)
+
+
+TRAIN_SCRIPT = """
+import sys, time
+sys.path[:0] = [{tests!r}, {cli!r}]
+import cnn_design_env
+from agents import ExponentialDecay, SharedQAgents, train
+from cli_plugins import slow_fixture
+from cnn_design_env.space import get_space
+space = get_space("inception_mini")
+env = cnn_design_env.env(space, evaluator=slow_fixture(space, delay={delay}, noise=0.05))
+team = SharedQAgents(space, seed=1, exploration_episodes=15, epsilon=ExponentialDecay(1.0, 0.9))
+train(env, team, episodes=40, seed=7, checkpoint={path!r}, checkpoint_every={every},
+      resume={resume})
+"""
+
+
+@pytest.mark.parametrize("every", [0, 1, 7])
+def test_a_training_run_killed_with_sigkill_resumes_to_the_uninterrupted_run(tmp_path, every):
+    """``kill -9`` in the middle of ``agents.train``: the runner's journal keeps every finished
+    episode, the checkpoint the last saved state; a resume ends where an uninterrupted run does."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tests = Path(__file__).resolve().parents[1]
+    path = tmp_path / "train.npz"
+    script = TRAIN_SCRIPT.format(tests=str(tests), cli=str(tests / "cli"), delay=0.02,
+                                 path=str(path), every=every, resume=False)
+    process = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    journal = journal_path(path)
+    deadline = time.monotonic() + 120
+    while not (journal.exists() and journal.read_bytes().count(b"\n") >= 20):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the training run never reached 20 episodes"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert 20 <= len(read_journal(journal).records) < 40
+
+    space = get_space("inception_mini")
+    team = SharedQAgents(space, seed=99)                       # restored from the checkpoint
+    seen = []
+    resumed = train(make_env(space, noise=0.05), team, episodes=40, seed=7, checkpoint=path,
+                    resume=True, callbacks=[seen.append])
+    whole_team = SharedQAgents(space, seed=1, exploration_episodes=15,
+                               epsilon=ExponentialDecay(1.0, 0.9))
+    whole = train(make_env(space, noise=0.05), whole_team, episodes=40, seed=7,
+                  checkpoint=tmp_path / "whole.npz")
+    assert resumed.history == whole.history
+    assert seen == resumed.history[len(resumed.history) - len(seen):] and seen
+    np.testing.assert_array_equal(team.tables.q, whole_team.tables.q)
+
+    def journaled(name):
+        return [(r.index, r.design, r.eval_seed, r.reward)
+                for r in read_journal(tmp_path / name).ordered()]
+
+    assert journaled("train.jsonl") == journaled("whole.jsonl")    # evaluation seeds too

@@ -1,5 +1,6 @@
 """One runner: the same seed gives the same history from ``cnn-design search``, ``cnn-design
-benchmark`` and the Python API (``baselines.run``); a method and a space from a module outside
+benchmark``, the Python API (``baselines.run``) and, for the paper's team, ``agents.train``
+playing the AEC env (an adapter of the same runner); a method and a space from a module outside
 the package run through ``search``, ``resume``, ``show`` and ``benchmark`` by ``module:factory``."""
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import pytest
 from clitools import journal, outcome
 from fixtures import FixtureEvaluator
 
+import cnn_design_env
+from agents import SharedQAgents, train
 from baselines import make_searcher, run
 from cnn_design_env.reward import PaperReward
+from cnn_design_env.run.journal import read_journal
 from cnn_design_env.space import get_space
 
 EVALUATOR = ("--space", "vgg_mini", "--evaluator", "cli_plugins:slow_fixture")
@@ -25,6 +29,18 @@ def _api(method: str, in_flight: int = 1) -> list[tuple]:
                   FixtureEvaluator(space, noise=0.01), PaperReward(), budget_episodes=EPISODES,
                   seed=SEED, in_flight=in_flight)  # K in flight, told in ask order
     return [(e.index, e.design.actions, e.eval_seed, e.reward) for e in history]
+
+
+def _train(out) -> list[tuple]:
+    """The paper's team through the AEC env (``agents.train``), its journal beside the
+    checkpoint."""
+    space = get_space("vgg_mini")
+    env = cnn_design_env.env(space, evaluator=FixtureEvaluator(space, noise=0.01))
+    result = train(env, SharedQAgents(space, seed=SEED), episodes=EPISODES, seed=SEED,
+                   checkpoint=out / "train.npz")
+    records = read_journal(out / "train.jsonl").ordered()
+    assert [r.design.actions for r in records] == [h.design for h in result.history]
+    return [(r.index, r.design.actions, r.eval_seed, r.reward) for r in records]
 
 
 def _benchmark(out) -> dict[str, list[tuple]]:
@@ -55,6 +71,8 @@ def test_one_seed_one_history_from_cli_benchmark_and_api(cli, tmp_path, workers)
         assert len(expected) == EPISODES
         assert outcome(run_dir) == expected, method
         assert histories[method] == expected, method
+    if workers == "1":  # K = 1: the team asks one design at a time, as the env plays them
+        assert _train(tmp_path) == _api("marl")
 
 
 def test_a_plugin_method_and_space_through_every_command(cli, tmp_path) -> None:
