@@ -7,7 +7,12 @@ TEST_EXTRAS ?= dev,optuna,dask,gym,examples,sb3
 # pulls a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: run test lint install install-test clean
+# The MARL-library examples, each in its own venv: their pins conflict with each other and with
+# the examples extra (BenchMARL needs torchrl<0.12). `make example-rllib` creates .venv-rllib from
+# scratch, installs the pinned torch, then the "rllib" extra, and runs its test.
+LIBRARY_EXAMPLES ?= rllib
+
+.PHONY: run test lint install install-test clean library-examples
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +38,17 @@ test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+example-%:
+	rm -rf $(VENV)-$*
+	$(PYTHON) -m venv $(VENV)-$*
+	$(VENV)-$*/bin/python -m pip install -q $(TORCH_PIN)
+	$(VENV)-$*/bin/python -m pip install -q -e ".[dev,$*]"
+	$(VENV)-$*/bin/python -m pytest -p no:cacheprovider tests/test_library_examples.py -k $*
+
+library-examples: $(addprefix example-,$(LIBRARY_EXAMPLES))
+
 lint: install-test
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(addprefix $(VENV)-,$(LIBRARY_EXAMPLES)) runs .pytest_cache
